@@ -55,6 +55,7 @@ __all__ = [
     "observation_2_1",
     "NormLaw",
     "norm_law",
+    "from_specs",
 ]
 
 _REGISTRY: dict[str, type[Prior]] = {}
@@ -585,14 +586,28 @@ class ChiSquared(IIDPrior):
         self.coordinate = scipy.stats.chi2(k)
 
 
+def _scaled_law(law: Any, alpha: float) -> Any:
+    """The frozen ``scipy.stats`` law of alpha X for X ~ ``law`` (alpha > 0): the same
+    distribution with loc and scale multiplied by alpha. None where scipy cannot express
+    it: discrete laws (no scale parameter) and alpha = 0 (a point mass)."""
+    if alpha == 0 or not isinstance(getattr(law, "dist", None), scipy.stats.rv_continuous):
+        return None
+    n_shapes = law.dist.numargs
+    args, kwds = list(law.args), dict(law.kwds)
+    loc = kwds.pop("loc", args[n_shapes] if len(args) > n_shapes else 0.0)
+    scale = kwds.pop("scale", args[n_shapes + 1] if len(args) > n_shapes + 1 else 1.0)
+    return law.dist(*args[:n_shapes], loc=alpha * loc, scale=alpha * scale, **kwds)
+
+
 @register
 class Scaled(Prior):
     """``alpha`` times a base prior: the "test" distribution of the void probes (first
     paper, section 4: the same prior with lower variance, alpha < 1).
 
     Inherits the structure of the base: i.i.d. with cdf(x) = F_base(x / alpha), isotropic
-    with norm law scaled by alpha. ``alpha = 0`` is the point mass at the origin, which
-    can be sampled but has no cdf.
+    with norm law scaled by alpha; ``coordinate`` is the base's scipy law with loc and
+    scale times alpha (None for a discrete base, which scipy cannot rescale). ``alpha = 0``
+    is the point mass at the origin, which can be sampled but has no cdf.
     """
 
     name = "scaled"
@@ -607,7 +622,8 @@ class Scaled(Prior):
         self.continuous = self._base.continuous and not degenerate
         self.has_density = self._base.has_density and not degenerate
         self.symmetric = self._base.symmetric
-        self.coordinate = getattr(self._base, "coordinate", None)
+        # The law of one coordinate of alpha * Z, not of Z: loc and scale times alpha.
+        self.coordinate = _scaled_law(getattr(self._base, "coordinate", None), self.alpha)
 
     def _need_alpha(self) -> None:
         if self.alpha == 0:
@@ -646,11 +662,14 @@ def square_moments(prior: Prior) -> tuple[float, float]:
     Computed by ``scipy.stats`` from the coordinate law. For the Cauchy law E[Z^2] is
     infinite and Var[Z^2] undefined, returned as ``(inf, nan)``.
     """
-    if not prior.iid or getattr(prior, "coordinate", None) is None:
+    # A scaled prior: the moments of its base law times alpha^2 and alpha^4 (its own
+    # ``coordinate`` is None for discrete bases and alpha = 0).
+    scaled = isinstance(prior, Scaled)
+    law = getattr(prior._base if scaled else prior, "coordinate", None)
+    if not prior.iid or law is None:
         raise ValueError(f"square_moments needs an i.i.d. prior, got {prior.name}")
-    law = prior.coordinate
     m2, m4 = float(law.moment(2)), float(law.moment(4))
-    if isinstance(prior, Scaled):
+    if scaled:
         m2, m4 = prior.alpha**2 * m2, prior.alpha**4 * m4
     if not math.isfinite(m2):
         return math.inf, math.nan
@@ -713,3 +732,8 @@ def norm_law(prior: Prior, dim: int) -> NormLaw:
     if key not in _NORM_LAWS:
         _NORM_LAWS[key] = NormLaw(prior, dim)
     return _NORM_LAWS[key]
+
+
+def from_specs(specs: dict[str, dict]) -> dict[str, Prior]:
+    """Build priors from config entries ``{label: {"prior": name, "params": {...}}}``."""
+    return {label: get(spec["prior"], **dict(spec.get("params") or {})) for label, spec in specs.items()}

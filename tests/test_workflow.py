@@ -1,0 +1,165 @@
+"""The Snakemake workflow: config validation, dry runs, lint, and an end-to-end run of
+config/test.yaml into a temporary directory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+TEST_CONFIG = ROOT / "config" / "test.yaml"
+
+FIGURES = [
+    "norms-vs-dimension",
+    "interpolations-2d",
+    "midpoints-2d",
+    "midpoint-norms-100d",
+    "transport-maps",
+    "sparse-prior-3d",
+    "sphere-geometry",
+]
+TABLES = {
+    "norm-concentration": {"prior", "dim", "mean", "std", "predicted_mean", "predicted_std"},
+    "distribution-mismatch": {"prior", "operation", "ks_coords", "ks_norms", "w1_norms", "preserved", "claimed"},
+}
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path = TEST_CONFIG, timeout: int = 900):
+    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def test_schema_lists_every_registered_prior():
+    from latentspace import priors
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    assert sorted(schema["definitions"]["prior_name"]["enum"]) == priors.names()
+
+
+def test_schema_lists_every_interpolation():
+    from latentspace import operations
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    assert schema["definitions"]["interpolation"]["enum"] == operations.interpolation_names()
+
+
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/test.yaml"])
+def test_dry_run(tmp_path, configfile):
+    run = snakemake(tmp_path, "-n", configfile=ROOT / configfile)
+    assert run.returncode == 0, run.stderr
+    assert "plot_norms_vs_dimension" in run.stdout
+    assert "distribution_mismatch_table" in run.stdout
+
+
+def test_lint():
+    run = subprocess.run([SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+BAD_CONFIGS = [
+    ({"priors": {"normal": {"prior": "gaussian"}}}, "priors.normal.prior"),
+    ({"seed": -1}, "seed"),
+    ({"geometry": {"norms_vs_dimension": {"dims": [10, -5]}}}, "geometry.norms_vs_dimension.dims.1"),
+    ({"geometry": {"norms_vs_dimension": {"n_samples": "many"}}}, "geometry.norms_vs_dimension.n_samples"),
+    ({"priors": {"normal": {"prior": "cauchy", "params": {"scale": -1.0}}}}, "priors.normal.params.scale"),
+    ({"geometry": {"midpoints_2d": {"n_pairs": 10, "colour": "red"}}}, "geometry.midpoints_2d"),
+    ({"geometry": {"norm_concentration": {"priors": ["laplace"]}}}, "geometry.norm_concentration.priors"),
+]
+
+
+@pytest.mark.parametrize(("patch", "key"), BAD_CONFIGS)
+def test_malformed_config_names_the_key(tmp_path, patch, key):
+    cfg = yaml.safe_load(TEST_CONFIG.read_text())
+    for section, value in patch.items():
+        if isinstance(value, dict) and isinstance(cfg.get(section), dict):
+            for sub, subvalue in value.items():
+                cfg[section][sub] = {**cfg[section].get(sub, {}), **subvalue} if isinstance(subvalue, dict) else subvalue
+        else:
+            cfg[section] = value
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    run = snakemake(tmp_path, "--cores", "1", configfile=bad)
+    assert run.returncode != 0
+    assert f"invalid config at {key}" in run.stderr or (
+        "invalid config:" in run.stderr and key in run.stderr
+    ), run.stderr[-2000:]
+    assert not (tmp_path / "results").exists(), "no job may run on a malformed config"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    run = snakemake(workdir, "--cores", "2")
+    assert run.returncode == 0, run.stderr[-5000:]
+    return workdir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", FIGURES)
+def test_figures_are_valid_pdf_and_png(built, name):
+    pdf = (built / "results/figures" / f"{name}.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-1024:]
+    png = (built / "results/figures" / f"{name}.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_tables_are_booktabs_and_csv(built, name):
+    tex = (built / "results/tables" / f"{name}.tex").read_text()
+    for token in (r"\begin{tabular}", r"\toprule", r"\midrule", r"\bottomrule", r"\end{tabular}"):
+        assert token in tex
+    df = pd.read_csv(built / "results/tables" / f"{name}.csv")
+    assert TABLES[name] <= set(df.columns)
+    assert len(df) > 0
+
+
+@pytest.mark.slow
+def test_mismatch_table_holds_every_configured_pair(built):
+    cfg = yaml.safe_load(TEST_CONFIG.read_text())["geometry"]["distribution_mismatch"]
+    df = pd.read_csv(built / "results/tables/distribution-mismatch.csv")
+    assert len(df) == len(cfg["priors"]) * len(cfg["operations"])
+    row = df[(df["prior"] == "normal") & (df["operation"] == "linear")].iloc[0]
+    assert not row["preserved"], "linear interpolation must not preserve the normal prior"
+
+
+@pytest.mark.slow
+def test_every_rule_logged(built):
+    logs = list((built / "results/logs").glob("*.log"))
+    assert len(logs) >= 16
+    assert all("done in" in log.read_text() for log in logs)
+
+
+@pytest.mark.slow
+def test_second_run_has_nothing_to_do(built):
+    run = snakemake(built, "-n")
+    assert run.returncode == 0, run.stderr
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
+@pytest.mark.slow
+def test_rerun_gives_identical_csv(built):
+    target = built / "results/data/midpoint-norms-100d.csv"
+    before = target.read_bytes()
+    run = snakemake(built, "--cores", "2", "--forcerun", "midpoint_norms_100d_data", "results/data/midpoint-norms-100d.csv")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert target.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_one_figure_rebuilds_without_recomputing(built):
+    (built / "results/figures/sphere-geometry.pdf").unlink()
+    run = snakemake(built, "-n", "results/figures/sphere-geometry.pdf")
+    assert run.returncode == 0, run.stderr
+    assert "plot_sphere_geometry" in run.stdout
+    assert "sphere_geometry_data" not in run.stdout.replace("plot_sphere_geometry", "")
+    run = snakemake(built, "--cores", "1", "results/figures/sphere-geometry.pdf")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (built / "results/figures/sphere-geometry.pdf").exists()

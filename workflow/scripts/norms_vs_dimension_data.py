@@ -1,0 +1,16 @@
+"""Data of figure norms-vs-dimension: densities of log10 ||Z|| per prior and dimension
+(first paper, Fig. 1)."""
+
+from latentspace import geometry, priors, runlog, tables
+
+
+def main(output, params, log):
+    with runlog.logged(log) as logger:
+        cfg = params.cfg
+        specs = priors.from_specs(params.priors)
+        logger.info("priors %s, dims %s, %d samples each", list(specs), cfg["dims"], cfg["n_samples"])
+        df = geometry.norm_histograms(specs, cfg["dims"], cfg["n_samples"], params.seed, bins=cfg["bins"])
+        tables.write_csv(df, output.csv)
+
+
+main(snakemake.output, snakemake.params, snakemake.log[0])

@@ -1,0 +1,30 @@
+"""Figure norms-vs-dimension: density of log10 ||Z|| per prior, one curve per dimension
+(first paper, Fig. 1)."""
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from latentspace import plotting, runlog
+
+
+def main(input, output, log):
+    with runlog.logged(log):
+        df = pd.read_csv(input.csv)
+        plotting.use_style()
+        labels = list(dict.fromkeys(df["prior"]))
+        fig, axes = plt.subplots(1, len(labels), figsize=(2.6 * len(labels), 2.6), sharey=False, squeeze=False)
+        dims = sorted(df["dim"].unique())
+        colors = plt.cm.viridis([i / max(1, len(dims) - 1) for i in range(len(dims))])
+        for ax, label in zip(axes[0], labels, strict=True):
+            for color, d in zip(colors, dims, strict=True):
+                sub = df[(df["prior"] == label) & (df["dim"] == d)]
+                ax.plot(sub["log10_norm"], sub["density"], color=color, label=f"D = {d}")
+            ax.set_title(label)
+            ax.set_xlabel(r"$\log_{10} \|Z\|$")
+        axes[0][0].set_ylabel("density")
+        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fig.suptitle("Norms of latent samples as the dimension grows", y=1.02)
+        plotting.save_figure(fig, output.pdf, output.png)
+
+
+main(snakemake.input, snakemake.output, snakemake.log[0])
