@@ -1,0 +1,93 @@
+"""Shared statistical helpers for the tests of priors and operations.
+
+Every statistical assertion in this suite is a hypothesis test at the level ``ALPHA``
+(its false-failure probability for a correct implementation and a fresh seed). Seeds are
+fixed, so a run is deterministic; ``ALPHA`` says how unlucky a seed would have to be.
+The suite makes about 130 such checks, so for a fresh set of seeds the chance that a
+correct implementation fails at least one is at most 130 * ALPHA = 1.3 % (union bound),
+and for the fixed seeds here it is 0 or 1 once and for all. (Negative controls, which
+must reject, have no false-failure rate in this sense; their statistics exceed the
+critical values by factors of 2.6 or more, mostly 8 or more.)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+
+ALPHA = 1e-4
+
+
+class Stats:
+    """Critical values derived from the sample sizes, at false-failure rate ``ALPHA``."""
+
+    alpha = ALPHA
+
+    @staticmethod
+    def generator(seed: int) -> torch.Generator:
+        return torch.Generator().manual_seed(seed)
+
+    @staticmethod
+    def ks_1samp_critical(n: int, alpha: float = ALPHA) -> float:
+        """Critical value of the one-sample KS statistic D_n = sup |F_n - F| for n i.i.d.
+        draws from a continuous F: P(D_n > c) = alpha under the null (the exact law of
+        D_n, ``scipy.stats.kstwo``)."""
+        return float(scipy.stats.kstwo.ppf(1 - alpha, n))
+
+    @staticmethod
+    def ks_2samp_critical(n: int, m: int, alpha: float = ALPHA) -> float:
+        """Critical value of the two-sample KS statistic for samples of sizes n and m.
+
+        Asymptotically sqrt(nm / (n + m)) D_{n,m} follows the Kolmogorov law, whose tail
+        is P(K > c) = 2 sum_k (-1)^(k-1) exp(-2 k^2 c^2) ~ 2 exp(-2 c^2) for the small
+        alphas used here (the next term is of order alpha^4). Hence
+        c(alpha) = sqrt(-ln(alpha / 2) / 2), 2.23 at alpha = 1e-4. The samples here have
+        thousands of points or more, where the asymptotic law is accurate.
+        """
+        c = math.sqrt(-math.log(alpha / 2) / 2)
+        return c * math.sqrt((n + m) / (n * m))
+
+    @staticmethod
+    def ks_1samp(x: np.ndarray, cdf) -> tuple[float, float]:
+        """(statistic, critical value) of the one-sample KS test of x against cdf."""
+        x = np.asarray(x, dtype=np.float64).ravel()
+        stat = scipy.stats.kstest(x, cdf).statistic
+        return float(stat), Stats.ks_1samp_critical(len(x))
+
+    @staticmethod
+    def ks_2samp(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """(statistic, critical value) of the two-sample KS test of x against y."""
+        x = np.asarray(x, dtype=np.float64).ravel()
+        y = np.asarray(y, dtype=np.float64).ravel()
+        stat = scipy.stats.ks_2samp(x, y, method="asymp").statistic
+        return float(stat), Stats.ks_2samp_critical(len(x), len(y))
+
+    @staticmethod
+    def z_critical(alpha: float = ALPHA) -> float:
+        """Two-sided normal quantile: |N(0, 1)| > z with probability alpha (3.89 at 1e-4)."""
+        return float(scipy.stats.norm.isf(alpha / 2))
+
+    @staticmethod
+    def mean_and_variance_se(x: np.ndarray) -> tuple[float, float, float, float]:
+        """Sample mean, sample variance and their standard errors.
+
+        SE(mean) = s / sqrt(n). For the sample variance s^2,
+        Var(s^2) = (mu_4 - sigma^4 (n - 3) / (n - 1)) / n (exact for i.i.d. draws), with
+        the central moments mu_4 and sigma^2 estimated from the sample itself; both
+        estimators are asymptotically normal, so +-z SE is a two-sided test at level alpha.
+        """
+        x = np.asarray(x, dtype=np.float64).ravel()
+        n = len(x)
+        mean, var = float(x.mean()), float(x.var(ddof=1))
+        mu4 = float(((x - mean) ** 4).mean())
+        se_var = math.sqrt(max(mu4 - var**2 * (n - 3) / (n - 1), 0.0) / n)
+        return mean, var, math.sqrt(var / n), se_var
+
+
+@pytest.fixture(scope="session")
+def stats() -> type[Stats]:
+    return Stats
