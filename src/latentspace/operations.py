@@ -207,7 +207,9 @@ def slerp(z1: Tensor, z2: Tensor, t: TLike, prior: Prior | None = None) -> Tenso
     zero = (n1 == 0) | (n2 == 0)
     flat = (sin < tol) | zero
     safe_sin = torch.where(flat, torch.ones_like(sin), sin)
-    regular = (torch.sin((1 - tt) * omega) * z1 + torch.sin(tt * omega) * z2) / safe_sin
+    regular = (torch.sin((1 - tt) * omega) / safe_sin) * z1 + (torch.sin(tt * omega) / safe_sin) * z2
+    if not bool(flat.any()):
+        return regular
     lin = (1 - tt) * z1 + tt * z2
     antiparallel = flat & (cos < 0) & ~zero
     if bool(antiparallel.any()):
@@ -281,14 +283,18 @@ def spherical_cauchy_linear(z1: Tensor, z2: Tensor, t: TLike, prior: Prior | Non
     prior = _need_prior("spherical_cauchy_linear", prior)
     dim = z1.shape[-1]
     law = _priors.norm_law(prior, dim)
-    u1, r1 = _unit(z1.to(torch.float64))
-    u2, r2 = _unit(z2.to(torch.float64))
-    tt = _as_t(t, u1, max(z1.ndim, z2.ndim))
+    dtype = torch.promote_types(z1.dtype, z2.dtype)
+    # Directions stay in the endpoints' dtype (unit vectors need no more); only the
+    # norms, which go through cdfs with tails, are mapped in float64.
+    u1, n1 = _unit(z1.to(dtype))
+    u2, n2 = _unit(z2.to(dtype))
+    r1, r2 = n1.to(torch.float64), n2.to(torch.float64)
+    tt = _as_t(t, r1, max(z1.ndim, z2.ndim))
     c1 = _monotone_map(r1, law.cdf, _STANDARD_CAUCHY.icdf, symmetric=False)
     c2 = _monotone_map(r2, law.cdf, _STANDARD_CAUCHY.icdf, symmetric=False)
     r = _monotone_map((1 - tt) * c1 + tt * c2, _STANDARD_CAUCHY.cdf, law.icdf, symmetric=False)
     direction = slerp(u1, u2, t)
-    return (direction * r).to(torch.promote_types(z1.dtype, z2.dtype))
+    return direction * r.to(dtype)
 
 
 # --------------------------------------------------------------------------- transport maps
@@ -334,10 +340,10 @@ def matched_map(y: Tensor, weights: Sequence[float] | Tensor, prior: Prior) -> T
     By the matched-operations paper's Theorems 1-2 this per-coordinate map is the optimal
     transport map for any cost sum_j h(x_j - y_j) with h convex. Closed forms:
     normal y / ||w||_2; uniform the exact cdf of a weighted sum of uniforms; Cauchy
-    y / ||w||_1. Any other i.i.d. prior: F_Y is estimated from 2^21 Monte Carlo draws
+    y / ||w||_1. Any other continuous i.i.d. prior: F_Y is estimated from 2^21 Monte Carlo draws
     (cdf error about 1e-3), then mapped through the prior's icdf.
     """
-    prior = _need_prior("matched_map", prior, iid=True)
+    prior = _need_prior("matched_map", prior, iid=True, continuous=True)
     w = tuple(float(v) for v in torch.as_tensor(weights, dtype=torch.float64).reshape(-1).tolist())
     if not w or all(v == 0 for v in w):
         raise ValueError(f"matched_map needs at least one non-zero weight, got {w}")
@@ -364,9 +370,11 @@ def matched_map(y: Tensor, weights: Sequence[float] | Tensor, prior: Prior) -> T
 def ot_matched(z1: Tensor, z2: Tensor, t: TLike, prior: Prior | None = None) -> Tensor:
     """Matched linear interpolation: T_t((1 - t) z1 + t z2), with T_t the monotone transport
     map of :func:`matched_map` for the weights (1 - t, t). For the normal prior this is the
-    normalized interpolation. Needs an i.i.d. prior."""
+    normalized interpolation. Needs an i.i.d. prior with a continuous coordinate law: from
+    a law with atoms no deterministic map reaches the prior (a transport plan would have
+    to split the atoms)."""
     _check_pair(z1, z2)
-    prior = _need_prior("ot_matched", prior, iid=True)
+    prior = _need_prior("ot_matched", prior, iid=True, continuous=True)
     y = linear(z1, z2, t)
     tt = torch.as_tensor(t, dtype=torch.float64)
     if tt.ndim == 0:
