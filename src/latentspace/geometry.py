@@ -75,14 +75,16 @@ def _gen(seed: int, *names: object) -> torch.Generator:
     return generator(seed, *names)
 
 
-def norm_histograms(priors: dict, dims: list[int], n: int, seed: int, bins: int = 80):
+def norm_densities(priors: dict, dims: list[int], n: int, seed: int, points: int = 400):
     """Densities of log10 ||Z|| per prior and dimension (first paper, Fig. 1).
 
     Norms span many orders of magnitude for the Cauchy prior, so densities are over
-    log10 ||Z||, with one set of bin edges per prior shared by all dimensions.
-    Returns columns prior, dim, log10_norm (bin centre), density.
+    log10 ||Z||: a Gaussian kernel density estimate (``scipy.stats.gaussian_kde``, Scott's
+    bandwidth) of n samples, on one grid of ``points`` values per prior shared by all
+    dimensions. Returns columns prior, dim, log10_norm, density.
     """
     import pandas as pd
+    import scipy.stats
 
     rows = []
     for label, prior in priors.items():
@@ -92,12 +94,11 @@ def norm_histograms(priors: dict, dims: list[int], n: int, seed: int, bins: int 
         }
         lo = min(float(v.min()) for v in logs.values())
         hi = max(float(v.max()) for v in logs.values())
-        edges = np.linspace(lo, hi, bins + 1)
-        centres = 0.5 * (edges[1:] + edges[:-1])
+        grid = np.linspace(lo, hi, points)
         for d, v in logs.items():
-            density, _ = np.histogram(v, bins=edges, density=True)
-            rows += [{"prior": label, "dim": d, "log10_norm": c, "density": p} for c, p in zip(centres, density, strict=True)]
-    return pd.DataFrame(rows)
+            density = scipy.stats.gaussian_kde(v)(grid)
+            rows.append(pd.DataFrame({"prior": label, "dim": d, "log10_norm": grid, "density": density}))
+    return pd.concat(rows, ignore_index=True)
 
 
 def norm_concentration(priors: dict, dims: list[int], n: int, seed: int):
@@ -137,7 +138,8 @@ def interpolation_paths_2d(priors: dict, n_pairs: int, n_steps: int, n_backgroun
 
     Panels: Cauchy-linear paths between random pairs of each i.i.d. prior in ``priors``,
     spherical Cauchy-linear paths between normal pairs, and every interpolation in
-    ``methods`` between the same two normal points. Returns rows with columns panel,
+    ``methods`` between the same two normal points (the farthest apart of 16 random pairs,
+    where the methods differ most). Returns rows with columns panel,
     kind ("sample" for background prior samples, "path"), method, path, t, x, y.
     """
     import pandas as pd
@@ -169,7 +171,9 @@ def interpolation_paths_2d(priors: dict, n_pairs: int, n_steps: int, n_backgroun
         add_paths(panel, method, operations.get(method)(z1, z2, t, prior=prior))
     g = _gen(seed, "paths2d", "all-methods")
     add_samples("all_methods/normal", normal.sample(n_background, 2, generator=g, dtype=torch.float64))
-    z1, z2 = normal.sample(2, 2, generator=g, dtype=torch.float64)
+    # Of a few random pairs, show the one farthest apart, where the methods differ most.
+    candidates = normal.sample(2 * 16, 2, generator=g, dtype=torch.float64).reshape(16, 2, 2)
+    z1, z2 = candidates[int((candidates[:, 0] - candidates[:, 1]).norm(dim=-1).argmax())]
     for method in methods:
         add_paths("all_methods/normal", method, operations.get(method)(z1[None], z2[None], t, prior=normal))
     return pd.concat(frames, ignore_index=True)

@@ -1,4 +1,4 @@
-"""Data of figure norms-vs-dimension: densities of log10 ||Z|| per prior and dimension
+"""Data of figure norms-vs-dimension: kernel density estimates of log10 ||Z|| per prior and dimension
 (first paper, Fig. 1)."""
 
 from latentspace import geometry, priors, runlog, tables
@@ -9,7 +9,7 @@ def main(output, params, log):
         cfg = params.cfg
         specs = priors.from_specs(params.priors)
         logger.info("priors %s, dims %s, %d samples each", list(specs), cfg["dims"], cfg["n_samples"])
-        df = geometry.norm_histograms(specs, cfg["dims"], cfg["n_samples"], params.seed, bins=cfg["bins"])
+        df = geometry.norm_densities(specs, cfg["dims"], cfg["n_samples"], params.seed, points=cfg["points"])
         tables.write_csv(df, output.csv)
 
 

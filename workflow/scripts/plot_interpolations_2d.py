@@ -9,7 +9,7 @@ from latentspace import plotting, runlog
 
 TITLES = {
     "cauchy_linear": "Cauchy-linear",
-    "spherical_cauchy_linear": "spherical Cauchy-linear",
+    "spherical_cauchy_linear": "sph. Cauchy-linear",
     "all_methods": "all methods",
 }
 
@@ -27,15 +27,16 @@ def main(input, output, log):
             paths = sub[sub["kind"] == "path"]
             multi = panel.startswith("all_methods")
             for j, (method, group) in enumerate(paths.groupby("method", sort=False)):
-                for k, (_, path) in enumerate(group.groupby("path")):
-                    ax.plot(path["x"], path["y"], color=f"C{j if multi else k}", lw=1.2,
-                            label=method.replace("_", " ") if multi else None)
+                # One colour per method in the comparison panel; one per panel elsewhere.
+                color = f"C{j}" if multi else ("C3" if method == "cauchy_linear" else "C4")
+                for _, path in group.groupby("path"):
+                    ax.plot(path["x"], path["y"], color=color, lw=1.2, label=method.replace("_", " ") if multi else None)
                     ax.plot(path["x"].iloc[[0, -1]], path["y"].iloc[[0, -1]], "o", ms=3, color="k")
             if multi:
                 ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
             kind, prior = panel.split("/")
             plotting.panel_label(ax, f"({chr(97 + i)})")
-            ax.set_title(f"{TITLES.get(kind, kind)}, {prior} prior")
+            ax.set_title(f"{TITLES.get(kind, kind)}, {prior}")
             lo_x, hi_x = bg["x"].quantile([0.01, 0.99])
             lo_y, hi_y = bg["y"].quantile([0.01, 0.99])
             pad_x, pad_y = 0.25 * (hi_x - lo_x), 0.25 * (hi_y - lo_y)

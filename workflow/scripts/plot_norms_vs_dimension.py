@@ -19,11 +19,12 @@ def main(input, output, log):
             for color, d in zip(colors, dims, strict=True):
                 sub = df[(df["prior"] == label) & (df["dim"] == d)]
                 ax.plot(sub["log10_norm"], sub["density"], color=color, label=f"D = {d}")
-            ax.set_title(label)
+            shown = df[(df["prior"] == label) & (df["density"] > 0.01 * df[df["prior"] == label]["density"].max())]
+            ax.set_xlim(shown["log10_norm"].min() - 0.1, shown["log10_norm"].max() + 0.1)
+            ax.set_title(f"{label} prior")
             ax.set_xlabel(r"$\log_{10} \|Z\|$")
         axes[0][0].set_ylabel("density")
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        fig.suptitle("Norms of latent samples as the dimension grows", y=1.02)
         plotting.save_figure(fig, output.pdf, output.png)
 
 
