@@ -1,0 +1,638 @@
+"""GAN training: a plain loop that is seeded, checkpointed, resumable and guarded.
+
+The loop is the DCGAN recipe of Lesniak et al. (2018), appendix A: Adam (learning rate
+2e-4, betas (0.5, 0.999)), batches of 64, the non-saturating GAN loss (binary cross
+entropy on the discriminator's logits; the generator maximises log D(G(z))), latents
+from any prior of :mod:`latentspace.priors`.
+
+A run lives in one directory::
+
+    config.json                      the resolved configuration (checked on resume)
+    checkpoint.pt                    latest state: both models, both optimizers, step,
+                                     random-number states, data order, unlogged losses
+    losses.csv                       step, d_loss, g_loss, d_real, d_fake (window means)
+    status.jsonl                     one line per log tick: time, speed, memory
+    snapshots/generator-step*.pt     generator weights at the configured snapshot steps
+    snapshots/samples-step*.png      sample grid (fixed noise) at those steps
+    generator.pt, samples.png        the final generator and its sample grid
+
+Every file is written to a temporary name and renamed, so a killed run never leaves a
+half-written checkpoint. Running again in the same directory resumes from
+``checkpoint.pt``; on the CPU an interrupted and resumed run ends with the same weights,
+bit for bit, as an uninterrupted one. A non-finite loss stops training with
+:class:`NonFiniteLossError` naming the step; the last good checkpoint is kept.
+
+Speed: the dataset is one tensor on the training device and a batch is one indexing
+operation; the discriminator sees real and fake images in one pass (there is no batch
+normalisation, so this equals two passes); its weights are frozen during the generator
+step, so their gradients are not computed; losses stay on the device and are read back
+once per log window, not once per step.
+
+    >>> from latentspace import data, training
+    >>> ds = data.load("digits", size=32)
+    >>> cfg = training.GANConfig(steps=200, width=16)
+    >>> result = training.train_gan(cfg, ds, "runs/digits-normal")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from . import models, priors
+from .data import ImageDataset
+from .device import num_threads, resolve_device
+
+__all__ = [
+    "GANConfig",
+    "TrainResult",
+    "NonFiniteLossError",
+    "train_gan",
+    "gan_step",
+    "load_generator",
+    "sample_grid",
+    "CSV_COLUMNS",
+]
+
+CSV_COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
+CHECKPOINT_FORMAT = 1
+# Options that may change between a run and its resumption (they do not change the maths).
+_PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
+RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "snapshot_steps", "grid_size", "device", "num_threads"})
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss (or a weight) became NaN or infinite; ``step`` is the first bad step."""
+
+    def __init__(self, message: str, step: int) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """Options of one GAN training run; checked on construction.
+
+    Attributes:
+        steps: total number of training steps (one discriminator and one generator update).
+        batch_size: images per step (the paper: 64).
+        latent_dim: dimension D of the latent space (the paper: 100).
+        prior, prior_params: the latent prior, by name, for :func:`latentspace.priors.get`.
+        generator: "dcgan" or "fc" (the fully connected variant), see
+            :func:`latentspace.models.build_generator`; the discriminator is the DCGAN one.
+        width: channels of the last hidden layer (the paper: 64).
+        lr, beta1, beta2: Adam (the paper: 2e-4, 0.5, 0.999).
+        seed: seeds model initialisation, latents, data order and the fixed noise of the
+            sample grids (four independent streams derived from it).
+        log_every: steps per row of losses.csv (window means) and per status line.
+        checkpoint_every: steps between checkpoints (also written at snapshot steps and
+            at the end).
+        snapshot_steps: steps at which the generator and a sample grid are kept as
+            separate files named by step.
+        grid_size: images in each sample grid (from the same fixed noise).
+        device: "auto" (CUDA when available), "cpu", "cuda", "cuda:1", ...
+        num_threads: CPU threads (None: one per CPU this process may use).
+        precision: "float32", or "bfloat16" to run the forward passes under
+            ``torch.autocast`` (weights, gradients, losses and Adam stay float32). On a
+            CPU with AMX (Sapphire Rapids and later) bfloat16 steps are about twice as
+            fast; without bfloat16 hardware they are slower. Resuming bit for bit holds
+            for either, not across them.
+        channels_last: keep weights and images in the channels-last memory layout,
+            which oneDNN's convolutions prefer: 3-13% faster steps on a CPU at widths
+            16-64 (measured with benchmarks/train_throughput.py), the same mathematics.
+    """
+
+    steps: int = 2000
+    batch_size: int = 64
+    latent_dim: int = 100
+    prior: str = "normal"
+    prior_params: dict[str, Any] = field(default_factory=dict)
+    generator: str = "dcgan"
+    width: int = 64
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0
+    log_every: int = 50
+    checkpoint_every: int = 500
+    snapshot_steps: tuple[int, ...] = ()
+    grid_size: int = 64
+    device: str = "auto"
+    num_threads: int | None = None
+    precision: str = "float32"
+    channels_last: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "snapshot_steps", tuple(sorted(set(self.snapshot_steps))))
+        object.__setattr__(self, "prior_params", dict(self.prior_params))
+        for key in ("steps", "batch_size", "latent_dim", "width", "log_every", "checkpoint_every", "grid_size"):
+            value = getattr(self, key)
+            if not _is_int(value) or value < 1:
+                raise ValueError(f"GANConfig: {key!r} must be a positive integer, got {value!r}")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise ValueError(f"GANConfig: 'seed' must be a non-negative integer, got {self.seed!r}")
+        if not all(_is_int(s) and s >= 1 for s in self.snapshot_steps):
+            raise ValueError(f"GANConfig: 'snapshot_steps' must be positive integers, got {self.snapshot_steps!r}")
+        for key, lo, hi in (("lr", 0.0, math.inf), ("beta1", 0.0, 1.0), ("beta2", 0.0, 1.0)):
+            value = getattr(self, key)
+            if not isinstance(value, int | float) or not lo <= value < hi or (key == "lr" and value == 0):
+                raise ValueError(
+                    f"GANConfig: {key!r} must be a number in ({lo}, {hi}) for lr, [0, 1) for betas; got {value!r}"
+                )
+        if self.generator not in models.generator_kinds():
+            raise ValueError(
+                f"GANConfig: unknown generator {self.generator!r}; valid kinds: {', '.join(models.generator_kinds())}"
+            )
+        if self.num_threads is not None and (not _is_int(self.num_threads) or self.num_threads < 1):
+            raise ValueError(f"GANConfig: 'num_threads' must be a positive integer or None, got {self.num_threads!r}")
+        priors.get(self.prior, **self.prior_params)  # raises ValueError naming a bad prior or parameter
+        if self.precision not in _PRECISIONS:
+            raise ValueError(f"GANConfig: 'precision' must be one of {', '.join(_PRECISIONS)}, got {self.precision!r}")
+        if not isinstance(self.channels_last, bool):
+            raise ValueError(f"GANConfig: 'channels_last' must be true or false, got {self.channels_last!r}")
+        if not isinstance(self.device, str):
+            raise ValueError(f"GANConfig: 'device' must be a string, got {self.device!r}")
+
+    @classmethod
+    def from_dict(cls, options: Mapping[str, Any]) -> GANConfig:
+        """Build from a mapping (a config file's section); unknown keys raise ValueError."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ValueError(f"GANConfig: unknown option(s) {', '.join(unknown)}; valid options: {', '.join(known)}")
+        opts = dict(options)
+        if "snapshot_steps" in opts:
+            opts["snapshot_steps"] = tuple(opts["snapshot_steps"])
+        return cls(**opts)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["snapshot_steps"] = list(self.snapshot_steps)
+        return d
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_gan` returns."""
+
+    run_dir: Path
+    step: int
+    generator: nn.Module
+    discriminator: nn.Module
+    resumed_from: int | None  # the checkpoint step a run resumed from, None for a fresh run
+    images_per_second: float  # over the steps this call ran (nan when it ran none)
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _seeds(seed: int) -> dict[str, int]:
+    """Four independent 32-bit seeds derived from ``seed`` (numpy's SeedSequence)."""
+    state = np.random.SeedSequence(seed).generate_state(4).tolist()
+    return dict(zip(("init", "latent", "data", "fixed"), state, strict=True))
+
+
+def _write_atomic(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
+    """Write ``path`` through ``write(file)`` into a temporary file beside it, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save(obj: Any, path: Path) -> None:
+    _write_atomic(path, lambda f: torch.save(obj, f))
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _all_finite(module: nn.Module) -> bool:
+    return bool(torch.stack([p.detach().isfinite().all() for p in module.parameters()]).all())
+
+
+class _BatchOrder:
+    """Data order: each epoch a random permutation (from its own generator) cut into
+    batches; an epoch's last incomplete batch is skipped. Its state is checkpointed."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device) -> None:
+        self.n, self.batch_size, self.device = n, batch_size, device
+        self.generator = torch.Generator().manual_seed(seed)
+        self.perm = torch.empty(0, dtype=torch.long)
+        self.cursor = 0
+        self.epoch = 0
+        self._perm_device = self.perm.to(device)
+
+    def next(self) -> Tensor:
+        if self.cursor + self.batch_size > len(self.perm):
+            self.perm = torch.randperm(self.n, generator=self.generator)
+            self._perm_device = self.perm.to(self.device)
+            self.cursor, self.epoch = 0, self.epoch + 1
+        idx = self._perm_device[self.cursor : self.cursor + self.batch_size]
+        self.cursor += self.batch_size
+        return idx
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state(), "perm": self.perm, "cursor": self.cursor, "epoch": self.epoch}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+        self.perm, self.cursor, self.epoch = state["perm"], int(state["cursor"]), int(state["epoch"])
+        self._perm_device = self.perm.to(self.device)
+
+
+def _build_models(config: GANConfig, image_size: int, channels: int, seed: int) -> tuple[nn.Module, nn.Module]:
+    """Generator and discriminator initialised from ``seed`` without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        g = models.build_generator(
+            config.generator, latent_dim=config.latent_dim, image_size=image_size, channels=channels, width=config.width
+        )
+        d = models.build_discriminator("dcgan", image_size=image_size, channels=channels, width=config.width)
+    return g, d
+
+
+# --------------------------------------------------------------------------- one step
+
+
+def _autocast(device_type: str, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device_type, dtype=dtype)
+
+
+def gan_step(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    real: Tensor,
+    z: Tensor,
+    autocast_dtype: torch.dtype | None = None,
+) -> Tensor:
+    """One training step: a discriminator update, then a generator update.
+
+    ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the forward passes under
+    ``torch.autocast``: weights, gradients, losses and Adam stay float32.
+    Returns, without synchronising, a tensor (4,) on the device: discriminator loss,
+    generator loss, mean D(x) on real images, mean D(G(z)) before the update.
+    """
+    n = real.shape[0]
+    with _autocast(real.device.type, autocast_dtype):
+        fake = generator(z)  # (B, C, H, W)
+        # Discriminator: real images -> 1, generated -> 0. One pass over the 2B images.
+        logits = discriminator(torch.cat([real, fake.detach().to(real.dtype)])).float()  # (2B,)
+    d_real, d_fake = logits[:n], logits[n:]
+    d_loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + F.binary_cross_entropy_with_logits(
+        d_fake, torch.zeros_like(d_fake)
+    )
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt_d.step()
+
+    # Generator, non-saturating loss: -log D(G(z)). The discriminator is frozen so its
+    # weight gradients are not computed (only the gradient flowing back to the images).
+    discriminator.requires_grad_(False)
+    try:
+        with _autocast(real.device.type, autocast_dtype):
+            g_logits = discriminator(fake).float()  # (B,)
+        g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+    finally:
+        discriminator.requires_grad_(True)
+
+    with torch.no_grad():
+        return torch.stack([d_loss, g_loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean()])
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def sample_grid(generator: nn.Module, noise: Tensor, path: str | Path) -> None:
+    """Save the generator's images for ``noise`` as one PNG grid (atomically)."""
+    from torchvision.utils import save_image
+
+    was_training = generator.training
+    generator.eval()
+    with torch.no_grad():
+        images = generator(noise.to(next(generator.parameters()).device)).float().cpu()
+    generator.train(was_training)
+    nrow = max(1, math.isqrt(len(images) - 1) + 1) if len(images) > 1 else 1
+    _write_atomic(
+        Path(path), lambda f: save_image(images, f, nrow=nrow, normalize=True, value_range=(-1, 1), format="png")
+    )
+
+
+def _generator_file(generator: nn.Module, config: GANConfig, step: int, image_size: int, channels: int) -> dict:
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "kind": config.generator,
+        "params": {
+            "latent_dim": config.latent_dim,
+            "image_size": image_size,
+            "channels": channels,
+            "width": config.width,
+        },
+        "prior": config.prior,
+        "prior_params": dict(config.prior_params),
+        "step": step,
+        "state_dict": generator.state_dict(),
+    }
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """The generator saved by :func:`train_gan` (``generator.pt`` or a snapshot), in eval mode.
+    Its file also records ``step``, ``prior`` and ``prior_params``: read them with
+    ``torch.load(path, weights_only=True)``."""
+    saved = _load(Path(path))
+    g = models.build_generator(saved["kind"], **saved["params"])
+    g.load_state_dict(saved["state_dict"])
+    return g.to(device).eval()
+
+
+# --------------------------------------------------------------------------- loss log
+
+
+class _LossLog:
+    """Per-step statistics kept on the device; one CSV row (window means) per log tick.
+
+    Reading the window back is the loop's only synchronisation with the device, once
+    per ``log_every`` steps; it is also where non-finite losses are caught.
+    """
+
+    def __init__(self, path: Path, log_every: int, device: torch.device) -> None:
+        self.path, self.log_every = path, log_every
+        self.window = torch.zeros(log_every, 4, device=device)
+        self.count = 0
+        self.first_step = 1  # step of window[0]
+
+    def record(self, step: int, stats: Tensor) -> None:
+        if self.count == 0:
+            self.first_step = step
+        self.window[self.count].copy_(stats)
+        self.count += 1
+
+    def check(self) -> Tensor:
+        """The window on the CPU; raises NonFiniteLossError at its first non-finite row."""
+        rows = self.window[: self.count].cpu()
+        bad = (~rows.isfinite()).any(dim=1).nonzero()
+        if len(bad):
+            i = int(bad[0])
+            step = self.first_step + i
+            values = ", ".join(f"{k}={v:.4g}" for k, v in zip(CSV_COLUMNS[1:], rows[i].tolist(), strict=True))
+            raise NonFiniteLossError(f"non-finite loss at step {step} ({values})", step)
+        return rows
+
+    def flush(self, step: int) -> Tensor | None:
+        """Append the mean of the window as the row of ``step``; returns it."""
+        if self.count == 0:
+            return None
+        mean = self.check().mean(dim=0)
+        with open(self.path, "a", newline="") as f:
+            csv.writer(f).writerow([step, *(repr(v) for v in mean.tolist())])
+        self.count = 0
+        return mean
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": self.check().clone(), "first_step": self.first_step}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        rows = state["rows"]
+        self.count = len(rows)
+        self.window[: self.count].copy_(rows)
+        self.first_step = int(state["first_step"])
+
+    def restart(self, step: int) -> None:
+        """Keep the rows up to ``step`` (a resumed run rewrites what came after), or
+        start a new file with its header when ``step`` is 0."""
+        kept: list[list[str]] = []
+        if step > 0 and self.path.exists():
+            with open(self.path, newline="") as f:
+                kept = [row for row in list(csv.reader(f))[1:] if row and int(row[0]) <= step]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(kept)
+        _write_atomic(self.path, lambda f: f.write(buffer.getvalue()), mode="w")
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _resolved_config(config: GANConfig, data: ImageDataset, device: torch.device, prior: priors.Prior) -> dict:
+    return {
+        "config": config.to_dict(),
+        "prior": repr(prior),
+        "data": {"name": data.name, "shape": list(data.shape)},
+        "device": str(device),
+        "torch": torch.__version__,
+    }
+
+
+def _check_resumable(saved: dict, new: dict, run_dir: Path) -> None:
+    """A run may resume only with the same maths: same data, prior and options other
+    than those in RESUMABLE_CHANGES."""
+    diffs = [
+        f"{k}: {saved['config'].get(k)!r} -> {v!r}"
+        for k, v in new["config"].items()
+        if k not in RESUMABLE_CHANGES and saved["config"].get(k) != v
+    ]
+    diffs += [f"{k}: {saved.get(k)!r} -> {new[k]!r}" for k in ("data", "prior") if saved.get(k) != new[k]]
+    if diffs:
+        raise ValueError(
+            f"{run_dir} holds a run with a different configuration ({'; '.join(diffs)}); "
+            "use a new run directory or delete this one"
+        )
+
+
+def train_gan(
+    config: GANConfig,
+    data: ImageDataset,
+    run_dir: str | Path,
+    *,
+    prior: priors.Prior | None = None,
+    progress: bool = True,
+    on_step: Callable[[int], None] | None = None,
+) -> TrainResult:
+    """Train a GAN on ``data`` for ``config.steps`` steps in ``run_dir``, resuming from
+    ``run_dir/checkpoint.pt`` when there is one. See the module docstring for the files.
+
+    Args:
+        config: the options (checked before anything is written).
+        data: images in [-1, 1]; their side and channels size the models.
+        run_dir: the run's directory (created).
+        prior: a prior object to use instead of ``config.prior`` (e.g. one that is not
+            registered); it is recorded by its ``repr`` in config.json.
+        progress: show a tqdm progress bar.
+        on_step: called with each finished step number (after any checkpoint of that
+            step); an exception it raises stops training like an interruption would.
+    """
+    run_dir = Path(run_dir)
+    device = resolve_device(config.device)
+    prior = prior if prior is not None else priors.get(config.prior, **config.prior_params)
+    n_images, channels, height, width = data.shape
+    if height != width:
+        raise ValueError(f"train_gan: images must be square, got {height} x {width}")
+    if n_images < config.batch_size:
+        raise ValueError(f"train_gan: the dataset has {n_images} images, fewer than batch_size {config.batch_size}")
+    resolved = _resolved_config(config, data, device, prior)
+    checkpoint_path = run_dir / "checkpoint.pt"
+    config_path = run_dir / "config.json"
+    if checkpoint_path.exists() and config_path.exists():
+        _check_resumable(json.loads(config_path.read_text()), resolved, run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(config_path, lambda f: f.write(json.dumps(resolved, indent=2) + "\n"), mode="w")
+
+    with num_threads(config.num_threads):
+        seeds = _seeds(config.seed)
+        generator, discriminator = _build_models(config, width, channels, seeds["init"])
+        layout = torch.channels_last if config.channels_last else torch.contiguous_format
+        generator.to(device, memory_format=layout)
+        discriminator.to(device, memory_format=layout)
+        betas = (config.beta1, config.beta2)
+        opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=betas)
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=betas)
+        latent_rng = torch.Generator().manual_seed(seeds["latent"])
+        order = _BatchOrder(n_images, config.batch_size, seeds["data"], device)
+        fixed_noise = prior.sample(
+            config.grid_size, config.latent_dim, generator=torch.Generator().manual_seed(seeds["fixed"])
+        )
+        losses = _LossLog(run_dir / "losses.csv", config.log_every, device)
+        pixels = data.to(device)
+        autocast_dtype = _PRECISIONS[config.precision]
+
+        start = 0
+        if checkpoint_path.exists():
+            state = _load(checkpoint_path)
+            start = int(state["step"])
+            if start > config.steps:
+                raise ValueError(f"{checkpoint_path} is at step {start}, beyond steps = {config.steps}")
+            generator.load_state_dict(state["generator"])
+            discriminator.load_state_dict(state["discriminator"])
+            opt_g.load_state_dict(state["opt_g"])
+            opt_d.load_state_dict(state["opt_d"])
+            latent_rng.set_state(state["latent_rng"])
+            order.load_state_dict(state["data_order"])
+            losses.load_state_dict(state["losses"])
+        losses.restart(start)
+        if start == 0:
+            (run_dir / "status.jsonl").unlink(missing_ok=True)
+
+        def save_checkpoint(step: int) -> None:
+            pending = losses.state_dict()  # raises on a non-finite loss: nothing is saved
+            for name, module in (("generator", generator), ("discriminator", discriminator)):
+                if not _all_finite(module):
+                    raise NonFiniteLossError(f"non-finite {name} weights at step {step}", step)
+            _save(
+                {
+                    "format": CHECKPOINT_FORMAT,
+                    "step": step,
+                    "generator": generator.state_dict(),
+                    "discriminator": discriminator.state_dict(),
+                    "opt_g": opt_g.state_dict(),
+                    "opt_d": opt_d.state_dict(),
+                    "latent_rng": latent_rng.get_state(),
+                    "data_order": order.state_dict(),
+                    "losses": pending,
+                },
+                checkpoint_path,
+            )
+
+        bar = tqdm(total=config.steps, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
+        t0, tick_time, tick_step = time.perf_counter(), time.perf_counter(), start
+        snapshots = set(config.snapshot_steps)
+        step = start
+        last_good = start
+        try:
+            for step in range(start + 1, config.steps + 1):
+                real = pixels.images(order.next()).contiguous(memory_format=layout)  # (B, C, H, W) in [-1, 1]
+                z = prior.sample(config.batch_size, config.latent_dim, generator=latent_rng, device=device)  # (B, D)
+                losses.record(step, gan_step(generator, discriminator, opt_g, opt_d, real, z, autocast_dtype))
+                bar.update()
+
+                if step % config.log_every == 0 or step == config.steps:
+                    mean = losses.flush(step)
+                    now = time.perf_counter()
+                    speed = (step - tick_step) * config.batch_size / max(now - tick_time, 1e-9)
+                    tick_time, tick_step = now, step
+                    bar.set_postfix(
+                        d_loss=f"{float(mean[0]):.3f}", g_loss=f"{float(mean[1]):.3f}", img_s=f"{speed:.0f}"
+                    )
+                    status = {
+                        "step": step,
+                        "time_s": round(now - t0, 3),
+                        "images_per_s": round(speed, 1),
+                        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                    }
+                    if device.type == "cuda":
+                        status["max_cuda_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+                    with open(run_dir / "status.jsonl", "a") as f:
+                        f.write(json.dumps(status) + "\n")
+                if step % config.checkpoint_every == 0 or step in snapshots or step == config.steps:
+                    save_checkpoint(step)  # checks the losses and weights first
+                    last_good = step
+                if step in snapshots:
+                    _save(
+                        _generator_file(generator, config, step, width, channels),
+                        run_dir / "snapshots" / f"generator-step{step:07d}.pt",
+                    )
+                    sample_grid(generator, fixed_noise, run_dir / "snapshots" / f"samples-step{step:07d}.png")
+                if on_step is not None:
+                    on_step(step)
+        except NonFiniteLossError as exc:
+            kept = (
+                f"the last good checkpoint (step {last_good}) is kept in {checkpoint_path}"
+                if last_good
+                else "no checkpoint was written"
+            )
+            raise NonFiniteLossError(f"{exc}; training stopped, {kept}", exc.step) from None
+        finally:
+            bar.close()
+        ran = step - start
+        elapsed = time.perf_counter() - t0
+
+        _save(_generator_file(generator, config, config.steps, width, channels), run_dir / "generator.pt")
+        sample_grid(generator, fixed_noise, run_dir / "samples.png")
+
+    return TrainResult(
+        run_dir=run_dir,
+        step=config.steps,
+        generator=generator,
+        discriminator=discriminator,
+        resumed_from=start if start > 0 else None,
+        images_per_second=ran * config.batch_size / elapsed if ran > 0 else math.nan,
+    )
