@@ -53,3 +53,356 @@ def save_figure(fig: plt.Figure, pdf: str | os.PathLike, png: str | os.PathLike 
 def panel_label(ax: plt.Axes, label: str) -> None:
     """Bold panel letter, e.g. "(a)", just outside the axes' top-left corner, clear of the title."""
     ax.text(-0.02, 1.02, label, transform=ax.transAxes, ha="right", va="bottom", fontweight="bold")
+
+
+# --------------------------------------------------------------------------- image grids
+# Figures made of generated images: the data of one figure is a :class:`Grid` (latent codes,
+# decoded images, labels), written once by :mod:`latentspace.render` (torch) and read here
+# with numpy only, so the plotting environment needs no torch and restyling never decodes.
+# These imports sit here, not at the top, so that this section stays one block.
+
+import json  # noqa: E402
+from collections.abc import Mapping, Sequence  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import replace as _replace  # noqa: E402
+
+import numpy as np  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+__all__ += ["Grid", "GRID_LABELS", "image_grid", "grid_figure"]
+
+_GRID_FORMAT = 1
+
+
+def _str_list(name: str, values: Sequence[str] | None, n: int | None = None) -> list[str] | None:
+    if values is None:
+        return None
+    out = [str(v) for v in values]
+    if n is not None and len(out) != n:
+        raise ValueError(f"Grid: {name} must have {n} entries (one per {name.split('_')[0]}), got {len(out)}")
+    return out
+
+
+@dataclass
+class Grid:
+    """A labelled grid of latent codes and the images decoded from them.
+
+    Attributes:
+        latents: (rows, cols, D) float32, the code of each cell. Grids stacked from
+            models of different latent dimensions are padded with NaN to the largest D.
+        images: (rows, cols, C, H, W) float16 in [-1, 1] (C = 1 grayscale, 3 RGB), or
+            None before decoding.
+        row_labels, col_labels: one label per row / column (machine-readable names, such
+            as operation names; :data:`GRID_LABELS` gives their display form).
+        row_name, col_name: what rows and columns vary ("operation", "t", "prior", "alpha",
+            "training step"); drawn as axis labels.
+        title: figure title ("" for none).
+        row_groups: optional group name per row (e.g. the endpoint pair shared by a block
+            of operation rows); a separator is drawn where it changes.
+        marked: optional (rows, cols) bool, cells drawn with a coloured frame (e.g. the
+            failed tail samples of a sample grid).
+        extra: JSON-serialisable numbers, strings and lists about the grid (counts, thresholds,
+            the checkpoint's step and prior).
+    """
+
+    latents: np.ndarray
+    row_labels: list[str]
+    col_labels: list[str]
+    images: np.ndarray | None = None
+    row_name: str = ""
+    col_name: str = ""
+    title: str = ""
+    row_groups: list[str] | None = None
+    marked: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.latents = np.asarray(self.latents, dtype=np.float32)
+        if self.latents.ndim != 3:
+            raise ValueError(f"Grid: latents must have shape (rows, cols, D), got {self.latents.shape}")
+        rows, cols = self.latents.shape[:2]
+        self.row_labels = _str_list("row_labels", self.row_labels, rows)
+        self.col_labels = _str_list("col_labels", self.col_labels, cols)
+        self.row_groups = _str_list("row_groups", self.row_groups, rows)
+        if self.images is not None:
+            self.images = np.asarray(self.images, dtype=np.float16)
+            if self.images.ndim != 5 or self.images.shape[:2] != (rows, cols) or self.images.shape[2] not in (1, 3):
+                raise ValueError(
+                    f"Grid: images must have shape ({rows}, {cols}, C, H, W) with C = 1 or 3, got {self.images.shape}"
+                )
+        if self.marked is not None:
+            self.marked = np.asarray(self.marked, dtype=bool)
+            if self.marked.shape != (rows, cols):
+                raise ValueError(f"Grid: marked must have shape ({rows}, {cols}), got {self.marked.shape}")
+        self.extra = dict(self.extra)
+        json.dumps(self.extra)  # raises TypeError now, not when saving
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols)."""
+        return self.latents.shape[0], self.latents.shape[1]
+
+    def with_images(self, images: np.ndarray, **extra) -> Grid:
+        """A copy with ``images`` set and ``extra`` merged into :attr:`extra`."""
+        return _replace(self, images=images, extra={**self.extra, **extra})
+
+    def take(self, rows: Sequence[int]) -> Grid:
+        """The grid of the given rows (e.g. the first pair of every group)."""
+        idx = list(rows)
+
+        def pick(values: list[str] | None) -> list[str] | None:
+            return None if values is None else [values[i] for i in idx]
+
+        return _replace(
+            self,
+            latents=self.latents[idx],
+            images=None if self.images is None else self.images[idx],
+            row_labels=pick(self.row_labels),
+            row_groups=pick(self.row_groups),
+            marked=None if self.marked is None else self.marked[idx],
+        )
+
+    @classmethod
+    def stack(cls, grids: Sequence[Grid], labels: Sequence[str], row_name: str | None = None, title: str = "") -> Grid:
+        """Stack grids with the same columns (e.g. one per model or training snapshot).
+
+        ``labels`` names each grid. Grids of one row each become rows named by ``labels``;
+        otherwise ``labels`` become row groups (joined with any groups the grids had).
+        Latents of different dimensions are padded with NaN to the largest; images must
+        have one shape. ``extra`` keeps the numbers of each grid under "<label>/<key>".
+        """
+        grids, labels = list(grids), [str(v) for v in labels]
+        if not grids or len(grids) != len(labels):
+            raise ValueError(f"Grid.stack: need one label per grid, got {len(grids)} grids and {len(labels)} labels")
+        cols = grids[0].col_labels
+        if any(g.col_labels != cols for g in grids):
+            raise ValueError("Grid.stack: every grid must have the same column labels")
+        have_images = [g.images is not None for g in grids]
+        if any(have_images) and not all(have_images):
+            raise ValueError("Grid.stack: either every grid or none must hold images")
+        dim = max(g.latents.shape[2] for g in grids)
+        latents = np.concatenate(
+            [np.pad(g.latents, ((0, 0), (0, 0), (0, dim - g.latents.shape[2])), constant_values=np.nan) for g in grids]
+        )
+        single = all(g.shape[0] == 1 for g in grids)
+        if single:
+            row_labels, row_groups = labels, None
+        else:
+            row_labels = [r for g in grids for r in g.row_labels]
+            row_groups = [
+                f"{label}, {g.row_groups[i]}" if g.row_groups else label
+                for g, label in zip(grids, labels, strict=True)
+                for i in range(g.shape[0])
+            ]
+        marked = None
+        if any(g.marked is not None for g in grids):
+            marked = np.concatenate([g.marked if g.marked is not None else np.zeros(g.shape, bool) for g in grids])
+        return cls(
+            latents=latents,
+            images=np.concatenate([g.images for g in grids]) if all(have_images) else None,
+            row_labels=row_labels,
+            col_labels=cols,
+            row_name=row_name if row_name is not None else ("" if single else grids[0].row_name),
+            col_name=grids[0].col_name,
+            title=title,
+            row_groups=row_groups,
+            marked=marked,
+            extra={f"{label}/{k}": v for g, label in zip(grids, labels, strict=True) for k, v in g.extra.items()},
+        )
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the grid to one ``.npz`` (compressed; labels as string arrays, ``extra``
+        as JSON; no pickled objects), atomically."""
+        arrays = {
+            "format": np.asarray(_GRID_FORMAT),
+            "latents": self.latents,
+            "row_labels": np.asarray(self.row_labels, dtype=str),
+            "col_labels": np.asarray(self.col_labels, dtype=str),
+            "row_name": np.asarray(self.row_name),
+            "col_name": np.asarray(self.col_name),
+            "title": np.asarray(self.title),
+            "extra": np.asarray(json.dumps(self.extra, sort_keys=True)),
+        }
+        if self.images is not None:
+            arrays["images"] = self.images
+        if self.row_groups is not None:
+            arrays["row_groups"] = np.asarray(self.row_groups, dtype=str)
+        if self.marked is not None:
+            arrays["marked"] = self.marked
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(f, **arrays)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Grid:
+        """Read a grid written by :meth:`save` (numpy only, ``allow_pickle=False``)."""
+        with np.load(path, allow_pickle=False) as f:
+            if int(f["format"]) != _GRID_FORMAT:
+                raise ValueError(f"{path}: grid format {int(f['format'])}, this version reads {_GRID_FORMAT}")
+
+            def get(key: str) -> np.ndarray | None:
+                return f[key] if key in f.files else None
+
+            groups = get("row_groups")
+            return cls(
+                latents=f["latents"],
+                images=get("images"),
+                row_labels=f["row_labels"].tolist(),
+                col_labels=f["col_labels"].tolist(),
+                row_name=str(f["row_name"]),
+                col_name=str(f["col_name"]),
+                title=str(f["title"]),
+                row_groups=None if groups is None else groups.tolist(),
+                marked=get("marked"),
+                extra=json.loads(str(f["extra"])),
+            )
+
+
+# Display names of the machine-readable labels that grids carry (operation names).
+GRID_LABELS: dict[str, str] = {
+    "linear": "linear",
+    "slerp": "slerp",
+    "normalized": "normalized",
+    "cauchy_linear": "Cauchy-linear",
+    "spherical_cauchy_linear": "sph. Cauchy-linear",
+    "ot_matched": "matched",
+    "unmatched": "unmatched",
+    "matched": "matched",
+}
+
+MARK_COLOR = "#D55E00"  # the style's second colour: frames of marked (e.g. failed) cells
+
+
+def _to_unit(images: np.ndarray) -> np.ndarray:
+    """Images in [-1, 1] (float) or [0, 255] (uint8) as float32 in [0, 1]."""
+    x = np.asarray(images)
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / 255
+    return (np.clip(x.astype(np.float32), -1, 1) + 1) / 2
+
+
+def _offsets(n: int, size: int, pad: int, groups: Sequence[str] | None, group_gap: int) -> np.ndarray:
+    """Start pixel of each of n cells of side ``size``, ``pad`` apart, with ``group_gap``
+    more before each cell whose group differs from the previous one."""
+    starts, pos = [], 0
+    for i in range(n):
+        if i > 0:
+            pos += pad + (group_gap if groups is not None and groups[i] != groups[i - 1] else 0)
+        starts.append(pos)
+        pos += size
+    return np.asarray(starts)
+
+
+def image_grid(
+    images: np.ndarray,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    title: str | None = None,
+    row_groups: Sequence[str] | None = None,
+    row_name: str | None = None,
+    col_name: str | None = None,
+    marked: np.ndarray | None = None,
+    cell_inches: float = 0.6,
+    max_width: float = 7.0,
+) -> plt.Figure:
+    """A labelled grid of images as one figure: ``images`` (rows, cols, C, H, W) in
+    [-1, 1] (or uint8 in [0, 255]), C = 1 (grayscale) or 3 (RGB).
+
+    The cells are pasted into one mosaic (one ``imshow``, so a PDF holds one image, not
+    rows x cols of them), white gaps between cells and wider gaps with a thin rule
+    between row groups. Column labels run along the top (``col_name`` above them), row
+    labels down the left (``row_name`` beside them), group names down the right. Cells
+    where ``marked`` is true get a frame in :data:`MARK_COLOR`. Cells are ``cell_inches``
+    wide unless the grid would be wider than ``max_width`` inches.
+    """
+    x = _to_unit(images)
+    if x.ndim != 5 or x.shape[2] not in (1, 3):
+        raise ValueError(f"image_grid: images must have shape (rows, cols, C, H, W) with C = 1 or 3, got {x.shape}")
+    rows, cols, channels, height, width = x.shape
+    if len(row_labels) != rows or len(col_labels) != cols:
+        raise ValueError(
+            f"image_grid: {rows} x {cols} images need {rows} row labels and {cols} column labels, "
+            f"got {len(row_labels)} and {len(col_labels)}"
+        )
+    if row_groups is not None and len(row_groups) != rows:
+        raise ValueError(f"image_grid: row_groups must have {rows} entries, got {len(row_groups)}")
+    pad = max(1, height // 16)
+    group_gap = 3 * pad
+    ys = _offsets(rows, height, pad, row_groups, group_gap)
+    xs = _offsets(cols, width, pad, None, 0)
+    canvas = np.ones((ys[-1] + height, xs[-1] + width, channels), dtype=np.float32)
+    for i, y in enumerate(ys):
+        for j, x0 in enumerate(xs):
+            canvas[y : y + height, x0 : x0 + width] = x[i, j].transpose(1, 2, 0)
+
+    cell = min(cell_inches, max_width / cols)
+    scale = cell / width  # inches per pixel
+    label_chars = max(len(s) for s in row_labels) + (max(len(s) for s in row_groups) if row_groups else 0)
+    fig_w = canvas.shape[1] * scale + 0.8 + 0.06 * label_chars
+    fig_h = canvas.shape[0] * scale + 0.7 + (0.3 if title else 0.0)
+    fig, ax = plt.subplots(figsize=(fig_w, fig_h))
+    if channels == 1:
+        ax.imshow(canvas[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(canvas, interpolation="nearest")
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.tick_params(length=0, pad=2)
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.set_xticks(xs + (width - 1) / 2, list(col_labels))
+    ax.set_yticks(ys + (height - 1) / 2, list(row_labels))
+    if col_name:
+        ax.set_xlabel(col_name)
+    if row_name:
+        ax.set_ylabel(row_name)
+    if row_groups is not None:
+        starts = [0] + [i for i in range(1, rows) if row_groups[i] != row_groups[i - 1]]
+        ends = starts[1:] + [rows]
+        for s in starts[1:]:
+            ax.axhline(ys[s] - (group_gap + pad) / 2 - 0.5, color="0.4", lw=0.6)
+        right = ax.secondary_yaxis("right")
+        right.set_yticks(
+            [(ys[s] + ys[e - 1] + height - 1) / 2 for s, e in zip(starts, ends, strict=True)],
+            [row_groups[s] for s in starts],
+        )
+        right.tick_params(length=0, pad=3)
+        right.spines["right"].set_visible(False)
+    if marked is not None:
+        for i, j in zip(*np.nonzero(np.asarray(marked, dtype=bool)), strict=True):
+            ax.add_patch(Rectangle((xs[j] - 0.5, ys[i] - 0.5), width, height, fill=False, edgecolor=MARK_COLOR, lw=1.5))
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def grid_figure(grid: Grid, labels: Mapping[str, str] | None = None, **kwargs) -> plt.Figure:
+    """:func:`image_grid` of a decoded :class:`Grid`, its labels shown through
+    :data:`GRID_LABELS` updated with ``labels``; ``kwargs`` go to :func:`image_grid`
+    (``title=`` overrides the grid's own)."""
+    if grid.images is None:
+        raise ValueError("grid_figure: the grid holds no images; decode it first (latentspace.render.render)")
+    names = {**GRID_LABELS, **(labels or {})}
+
+    def show(values: Sequence[str] | None) -> list[str] | None:
+        return None if values is None else [names.get(v, v) for v in values]
+
+    options = {
+        "title": grid.title,
+        "row_groups": show(grid.row_groups),
+        "row_name": grid.row_name,
+        "col_name": grid.col_name,
+        "marked": grid.marked,
+        **kwargs,
+    }
+    return image_grid(grid.images, show(grid.row_labels), show(grid.col_labels), **options)
