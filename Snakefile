@@ -11,9 +11,11 @@ configfile: "config/config.yaml"
 
 include: "rules/common.smk"
 include: "rules/geometry.smk"
+include: "rules/train.smk"
 
 
 rule all:
     input:
         GEOMETRY_TARGETS,
+        TRAIN_TARGETS,
     default_target: True

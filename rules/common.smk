@@ -43,6 +43,9 @@ def check_prior_references(cfg):
 _validate_config(config)
 check_prior_references(config)
 
+MODELS = sorted(config["models"])
+DATASET = config["dataset"]["name"]
+
 RESULTS = Path(config["results"])
 LOGS = RESULTS / "logs"
 BENCH = RESULTS / "benchmarks"
@@ -66,3 +69,11 @@ def figure(name):
 def table(name):
     """The LaTeX and CSV outputs of table `name`."""
     return {"tex": str(RESULTS / "tables" / f"{name}.tex"), "csv": str(RESULTS / "tables" / f"{name}.csv")}
+
+
+def model_options(name):
+    """The training options of model `name` for latentspace.training.GANConfig: the shared
+    `training` section, overridden by the model's own keys."""
+    spec = config["models"][name]
+    options = {**config["training"], **{k: v for k, v in spec.items() if k not in ("prior", "params")}}
+    return {**options, "prior": spec["prior"], "prior_params": spec.get("params", {})}

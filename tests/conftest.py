@@ -13,6 +13,9 @@ critical values by factors of 2.6 or more, mostly 8 or more.)
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,3 +94,26 @@ class Stats:
 @pytest.fixture(scope="session")
 def stats() -> type[Stats]:
     return Stats
+
+
+# --------------------------------------------------------------------------- workflow runs
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+TEST_CONFIG = ROOT / "config" / "test.yaml"
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path = TEST_CONFIG, timeout: int = 1800):
+    """Run the workflow in ``workdir`` (outputs under workdir/results) and return the process."""
+    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """One end-to-end run of config/test.yaml, shared by every workflow test."""
+    workdir = tmp_path_factory.mktemp("workflow")
+    run = snakemake(workdir, "--cores", "2")
+    assert run.returncode == 0, run.stderr[-5000:]
+    return workdir

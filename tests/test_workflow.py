@@ -4,16 +4,11 @@ config/test.yaml into a temporary directory."""
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-TEST_CONFIG = ROOT / "config" / "test.yaml"
+from conftest import ROOT, SNAKEMAKE, TEST_CONFIG, snakemake
 
 FIGURES = [
     "norms-vs-dimension",
@@ -28,12 +23,6 @@ TABLES = {
     "norm-concentration": {"prior", "dim", "mean", "std", "predicted_mean", "predicted_std"},
     "distribution-mismatch": {"prior", "operation", "ks_coords", "ks_norms", "w1_norms", "preserved", "claimed"},
 }
-
-
-def snakemake(workdir: Path, *args: str, configfile: Path = TEST_CONFIG, timeout: int = 900):
-    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(configfile), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
 def test_schema_lists_every_registered_prior():
@@ -93,14 +82,6 @@ def test_malformed_config_names_the_key(tmp_path, patch, key):
     assert not (tmp_path / "results").exists(), "no job may run on a malformed config"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("workflow")
-    run = snakemake(workdir, "--cores", "2")
-    assert run.returncode == 0, run.stderr[-5000:]
-    return workdir
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", FIGURES)
 def test_figures_are_valid_pdf_and_png(built, name):
@@ -131,9 +112,35 @@ def test_mismatch_table_holds_every_configured_pair(built):
 
 
 @pytest.mark.slow
+def test_every_model_trained(built):
+    models = yaml.safe_load(TEST_CONFIG.read_text())["models"]
+    for name, spec in models.items():
+        run = built / "results/models" / name
+        assert (run / "generator.pt").stat().st_size > 0
+        assert (run / "samples.png").read_bytes().startswith(b"\x89PNG")
+        losses = pd.read_csv(run / "losses.csv")
+        assert list(losses.columns) == ["step", "d_loss", "g_loss", "d_real", "d_fake"]
+        assert losses["step"].iloc[-1] == yaml.safe_load(TEST_CONFIG.read_text())["training"]["steps"]
+        for step in spec.get("snapshot_steps", []):
+            assert (run / "snapshots" / f"generator-step{step:07d}.pt").exists()
+
+
+@pytest.mark.slow
+def test_training_job_resumes_from_its_checkpoint(built):
+    # A failed job loses its declared outputs; the checkpoint beside them survives, so the
+    # rerun continues from it instead of training again.
+    (built / "results/models/cauchy/generator.pt").unlink()
+    run = snakemake(built, "--cores", "1", "results/models/cauchy/samples.png")
+    assert run.returncode == 0, run.stderr[-3000:]
+    log = (built / "results/logs/train_gan_cauchy.log").read_text()
+    assert "resumed from the checkpoint of step 30" in log
+    assert (built / "results/models/cauchy/generator.pt").exists()
+
+
+@pytest.mark.slow
 def test_every_rule_logged(built):
     logs = list((built / "results/logs").glob("*.log"))
-    assert len(logs) >= 16
+    assert len(logs) >= 20
     assert all("done in" in log.read_text() for log in logs)
 
 
