@@ -30,12 +30,13 @@ Build models by name with :func:`build_generator` / :func:`build_discriminator`:
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from latentspace._registry import construct
 
 __all__ = [
     "DCGANGenerator",
@@ -230,14 +231,7 @@ def discriminator_kinds() -> list[str]:
 def _build(registry: dict[str, type[nn.Module]], what: str, kind: str, params: dict[str, Any]) -> nn.Module:
     if kind not in registry:
         raise ValueError(f"unknown {what} kind {kind!r}; valid kinds: {', '.join(sorted(registry))}")
-    cls = registry[kind]
-    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"{what} {kind!r} got unknown parameter(s) {', '.join(unknown)}; it accepts: {', '.join(accepted)}"
-        )
-    return cls(**params)
+    return construct(what, kind, registry[kind], params)
 
 
 def build_generator(kind: str = "dcgan", **params: Any) -> nn.Module:

@@ -23,7 +23,6 @@ Use :func:`get` to build a prior by name, :func:`names` to list them::
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +31,8 @@ import numpy as np
 import scipy.stats
 import torch
 from torch import Tensor
+
+from latentspace._registry import accepted_parameters, construct
 
 __all__ = [
     "Prior",
@@ -82,15 +83,7 @@ def get(name: str, **params: Any) -> Prior:
     """
     if name not in _REGISTRY:
         raise ValueError(f"unknown prior {name!r}; valid priors: {', '.join(names())}")
-    cls = _REGISTRY[name]
-    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"prior {name!r} got unknown parameter(s) {', '.join(unknown)}; "
-            f"it accepts: {', '.join(accepted) or 'no parameters'}"
-        )
-    return cls(**params)
+    return construct("prior", name, _REGISTRY[name], params)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -215,7 +208,7 @@ class Prior:
 
     def params(self) -> dict[str, Any]:
         """The constructor parameters, for logs and tables."""
-        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters if k != "self"}
+        return {k: getattr(self, k) for k in accepted_parameters(type(self))}
 
 
 class IIDPrior(Prior):
