@@ -39,7 +39,7 @@ def test_schema_lists_every_interpolation():
     assert schema["definitions"]["interpolation"]["enum"] == operations.interpolation_names()
 
 
-@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/test.yaml"])
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/test.yaml", "config/paper.yaml"])
 def test_dry_run(tmp_path, configfile):
     run = snakemake(tmp_path, "-n", configfile=ROOT / configfile)
     assert run.returncode == 0, run.stderr
