@@ -8,13 +8,14 @@ non-interactive ``agg`` backend so plotting works on headless machines and clust
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from latentspace.atomic import write_atomic  # noqa: E402
 
 __all__ = ["STYLE", "use_style", "save_figure", "panel_label"]
 
@@ -29,15 +30,7 @@ def use_style() -> None:
 
 
 def _atomic_savefig(fig: plt.Figure, path: Path, **kwargs) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: fig.savefig(f, format=path.suffix.lstrip("."), **kwargs))
 
 
 def save_figure(fig: plt.Figure, pdf: str | os.PathLike, png: str | os.PathLike | None = None) -> None:
@@ -229,17 +222,7 @@ class Grid:
             arrays["row_groups"] = np.asarray(self.row_groups, dtype=str)
         if self.marked is not None:
             arrays["marked"] = self.marked
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, lambda f: np.savez_compressed(f, **arrays))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Grid:

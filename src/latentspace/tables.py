@@ -7,27 +7,18 @@ column (``formats``), e.g. ``"{:.3f}"``; :func:`mean_pm_std` formats "mean ± st
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 
 import pandas as pd
+
+from latentspace.atomic import write_text
 
 __all__ = ["write_table", "write_csv", "mean_pm_std", "atomic_write_text"]
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, text)
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:

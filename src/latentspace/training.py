@@ -42,9 +42,7 @@ import dataclasses
 import io
 import json
 import math
-import os
 import resource
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +56,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from . import models, priors
+from .atomic import write_atomic as _write_atomic
 from .data import ImageDataset
 from .device import num_threads, resolve_device
 
@@ -215,22 +214,6 @@ def _seeds(seed: int) -> dict[str, int]:
     """Four independent 32-bit seeds derived from ``seed`` (numpy's SeedSequence)."""
     state = np.random.SeedSequence(seed).generate_state(4).tolist()
     return dict(zip(("init", "latent", "data", "fixed"), state, strict=True))
-
-
-def _write_atomic(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    """Write ``path`` through ``write(file)`` into a temporary file beside it, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _save(obj: Any, path: Path) -> None:
