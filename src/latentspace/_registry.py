@@ -7,10 +7,12 @@ and the accepted ones, so a typo in a config never passes silently.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["accepted_parameters", "construct"]
+__all__ = ["accepted_parameters", "construct", "from_options"]
 
 
 def accepted_parameters(cls: type) -> list[str]:
@@ -28,3 +30,13 @@ def construct(what: str, name: str, cls: type, params: dict[str, Any]) -> Any:
             f"it accepts: {', '.join(accepted) or 'no parameters'}"
         )
     return cls(**params)
+
+
+def from_options(cls: type, options: Mapping[str, Any]) -> Any:
+    """Build the options dataclass ``cls`` from a mapping (a config file's section);
+    unknown keys raise :class:`ValueError` naming them and the valid ones."""
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown option(s) {', '.join(unknown)}; valid options: {', '.join(known)}")
+    return cls(**options)

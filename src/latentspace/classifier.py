@@ -55,6 +55,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ._registry import from_options
 from .atomic import write_atomic as _write_atomic
 from .data import ImageDataset
 from .device import num_threads, resolve_device
@@ -195,13 +196,7 @@ class ClassifierConfig:
     @classmethod
     def from_dict(cls, options: Mapping[str, Any]) -> ClassifierConfig:
         """Build from a mapping (a config file's section); unknown keys raise ValueError."""
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise ValueError(
-                f"ClassifierConfig: unknown option(s) {', '.join(unknown)}; valid options: {', '.join(known)}"
-            )
-        return cls(**options)
+        return from_options(cls, options)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

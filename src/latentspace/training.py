@@ -56,6 +56,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from . import models, priors
+from ._registry import from_options
 from .atomic import write_atomic as _write_atomic
 from .data import ImageDataset
 from .device import num_threads, resolve_device
@@ -180,14 +181,7 @@ class GANConfig:
     @classmethod
     def from_dict(cls, options: Mapping[str, Any]) -> GANConfig:
         """Build from a mapping (a config file's section); unknown keys raise ValueError."""
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise ValueError(f"GANConfig: unknown option(s) {', '.join(unknown)}; valid options: {', '.join(known)}")
-        opts = dict(options)
-        if "snapshot_steps" in opts:
-            opts["snapshot_steps"] = tuple(opts["snapshot_steps"])
-        return cls(**opts)
+        return from_options(cls, options)  # __post_init__ turns snapshot_steps into a sorted tuple
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
