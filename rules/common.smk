@@ -2,8 +2,9 @@
 
 Validation runs before any job: the JSON schema checks types, ranges and prior names
 and fills in defaults; `check_prior_references` then checks that every prior label a
-stage names is defined under `priors:`. Nothing here imports torch, so `snakemake -n`
-stays fast.
+stage names is defined under `priors:`, and `check_render_references` (at the end) that
+every model the `render:` stage names is defined under `models:` and fits its figure.
+Nothing here imports torch, so `snakemake -n` stays fast.
 """
 
 import re
@@ -77,3 +78,95 @@ def model_options(name):
     spec = config["models"][name]
     options = {**config["training"], **{k: v for k, v in spec.items() if k not in ("prior", "params")}}
     return {**options, "prior": spec["prior"], "prior_params": spec.get("params", {})}
+
+
+def grid_file(name):
+    """The decoded latent grid behind image figure `name`: `results/data/grids/<name>.npz`."""
+    return data_file(f"grids/{name}", "npz")
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly one of `names` (nothing when empty)."""
+    return "|".join(re.escape(n) for n in names) if names else "(?!)"
+
+
+def snapshot_files(generator, steps):
+    """The snapshot generators that train_gan keeps beside `generator` (its generator.pt)
+    at training steps `steps`."""
+    return [str(Path(generator).parent / "snapshots" / f"generator-step{s:07d}.pt") for s in steps]
+
+
+# Priors with a continuous i.i.d. law per coordinate, which ot_matched, cauchy_linear and
+# the matched vicinity and random walk need (latentspace.operations checks them again).
+IID_CONTINUOUS = ("normal", "uniform", "cauchy", "chi2")
+NEEDS_IID_CONTINUOUS = ("cauchy_linear", "ot_matched")
+
+
+def _iid_continuous(spec):
+    if spec["prior"] == "scaled":
+        params = spec.get("params", {})
+        return params.get("base", "normal") in IID_CONTINUOUS and params.get("alpha", 1.0) > 0
+    return spec["prior"] in IID_CONTINUOUS
+
+
+def check_render_references(cfg):
+    """Every model named under `render:` must be defined under `models:` and fit its figure:
+    a prior the figure's operations accept, a sparse/orthogonal prior for those probes,
+    snapshots for void-emergence. The error names the key."""
+    models, ren = cfg["models"], cfg["render"]
+    defined = ", ".join(sorted(models)) or "none"
+
+    def fail(key, message):
+        raise WorkflowError(f"invalid config at render.{key}: {message}")
+
+    def known(key, name):
+        if name not in models:
+            fail(key, f"{name!r} is not defined under 'models:' (defined: {defined})")
+        return models[name]
+
+    def iid(key, name, why):
+        if not _iid_continuous(models[name]):
+            fail(key, f"model {name!r} has the {models[name]['prior']} prior; {why} need a prior with a continuous "
+                      f"i.i.d. law ({', '.join(IID_CONTINUOUS)}, or scaled of one of them)")
+
+    needy = sorted(set(ren["interpolations"]["ops"]) & set(NEEDS_IID_CONTINUOUS))
+    for name in models if needy else []:
+        iid("interpolations.ops", name, f"interpolations {', '.join(needy)} (drawn for every model)")
+    if ren["operations_compare"]["model"] is not None:
+        name = ren["operations_compare"]["model"]
+        known("operations_compare.model", name)
+        needy = sorted(set(ren["operations_compare"]["ops"]) & set(NEEDS_IID_CONTINUOUS))
+        if needy:
+            iid("operations_compare.model", name, f"operations {', '.join(needy)}")
+    for name in ren["matched"]["models"]:
+        known("matched.models", name)
+        iid("matched.models", name, "the matched operations")
+    for key in ("interpolations", "void_origin", "void_emergence"):
+        if ren[key]["n_steps"] % 2 == 0:
+            fail(f"{key}.n_steps", f"{ren[key]['n_steps']} is even; it must be odd, so that t = 1/2 (the origin, "
+                                   "for opposite endpoints) is the middle column")
+    midpoints = ren["matched"]["midpoints"]
+    if midpoints["n_pairs"] % midpoints["per_row"]:
+        fail("matched.midpoints.n_pairs", f"{midpoints['n_pairs']} is not a multiple of per_row = {midpoints['per_row']}")
+    for key in ("void_origin", "void_shrunk"):
+        for name in ren[key]["models"]:
+            known(f"{key}.models", name)
+    name = ren["void_emergence"]["model"]
+    if name is not None:
+        known("void_emergence.model", name)
+        options = model_options(name)
+        if not options["snapshot_steps"]:
+            fail("void_emergence.model", f"model {name!r} keeps no snapshots: set models.{name}.snapshot_steps "
+                                         "(or training.snapshot_steps)")
+        late = [s for s in options["snapshot_steps"] if s > options["steps"]]
+        if late:
+            fail("void_emergence.model", f"snapshot_steps {late} of model {name!r} lie beyond its {options['steps']} "
+                                         "training steps, so they are never written")
+    for key, prior in (("void_sparse", "sparse"), ("void_orthogonal", "orthogonal")):
+        name = ren[key]["model"]
+        if name is not None and known(f"{key}.model", name)["prior"] != prior:
+            fail(f"{key}.model", f"model {name!r} has the {models[name]['prior']} prior; this probe needs one trained "
+                                 f"on the {prior} prior")
+
+
+check_render_references(config)

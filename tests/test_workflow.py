@@ -130,7 +130,7 @@ def test_training_job_resumes_from_its_checkpoint(built):
     # A failed job loses its declared outputs; the checkpoint beside them survives, so the
     # rerun continues from it instead of training again.
     (built / "results/models/cauchy/generator.pt").unlink()
-    run = snakemake(built, "--cores", "1", "results/models/cauchy/samples.png")
+    run = snakemake(built, "--cores", "1", "results/models/cauchy/generator.pt")
     assert run.returncode == 0, run.stderr[-3000:]
     log = (built / "results/logs/train_gan_cauchy.log").read_text()
     assert "resumed from the checkpoint of step 30" in log

@@ -1,0 +1,312 @@
+"""The decoded-image stage of the workflow (rules/render.smk) on config/test.yaml: every
+figure target of the test config, the latent grids behind them (rows, columns, labels,
+shared endpoints, snapshots), a figure that rebuilds without decoding, and the checks of
+the model names under `render:`. Reuses the one end-to-end run `built`."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import yaml
+from conftest import TEST_CONFIG, snakemake
+
+from latentspace.plotting import Grid
+
+CFG = yaml.safe_load(TEST_CONFIG.read_text())
+REN = CFG["render"]
+MODELS = sorted(CFG["models"])
+MATCHED = ["two-point", "midpoints", "four-point", "vicinity", "random-walk"]
+
+
+def render_figures(cfg: dict) -> list[str]:
+    """The figure names the test config asks for (what RENDER_TARGETS should hold)."""
+    ren, models = cfg["render"], sorted(cfg["models"])
+    names = [f"samples-{m}" for m in models]
+    names += [f"interp-{e}-{m}" for e in ("random", "opposite") for m in models]
+    if any(cfg["models"][m]["prior"] == "cauchy" for m in models):
+        names.append("interp-tails")
+    names += ["operations-compare"] if ren["operations_compare"]["model"] else []
+    names += [f"{f}-{m}" for f in MATCHED for m in ren["matched"]["models"]]
+    names += ["void-origin"] if ren["void_origin"]["models"] else []
+    names += ["void-emergence"] if ren["void_emergence"]["model"] else []
+    names += [f"void-shrunk-{m}" for m in ren["void_shrunk"]["models"]]
+    names += [n for n in ("void-sparse", "void-orthogonal") if ren[n.replace("-", "_")]["model"]]
+    return names
+
+
+FIGURES = render_figures(CFG)
+
+
+def load(built, name: str) -> Grid:
+    return Grid.load(built / "results/data/grids" / f"{name}.npz")
+
+
+def ts(n_steps: int) -> list[str]:
+    return [f"{t:.3g}" for t in np.linspace(0, 1, n_steps)]
+
+
+def check_images(grid: Grid) -> None:
+    size = CFG["dataset"]["size"]
+    assert grid.images is not None, "the grid must hold its decoded images"
+    assert grid.images.shape == (*grid.shape, 1, size, size)
+    assert np.isfinite(grid.images).all() and np.abs(grid.images).max() <= 1
+
+
+def test_test_config_exercises_every_family():
+    assert len(FIGURES) == len(set(FIGURES))
+    for family in [
+        "samples-",
+        "interp-random-",
+        "interp-opposite-",
+        "interp-tails",
+        "operations-compare",
+        *MATCHED,
+        "void-origin",
+        "void-emergence",
+        "void-shrunk-",
+    ]:
+        assert any(name.startswith(family) for name in FIGURES), family
+
+
+# --------------------------------------------------------------------------- figure files
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", FIGURES)
+def test_figure_is_valid_pdf_and_png(built, name):
+    pdf = (built / "results/figures" / f"{name}.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    png = (built / "results/figures" / f"{name}.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.slow
+def test_no_other_grids(built):
+    grids = sorted(p.stem for p in (built / "results/data/grids").glob("*.npz"))
+    assert grids == sorted(FIGURES)
+
+
+# --------------------------------------------------------------------------- the grids
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", MODELS)
+def test_samples_grid_marks_and_counts_failed_samples(built, model):
+    cfg = REN["samples"]
+    grid = load(built, f"samples-{model}")
+    assert grid.shape == (cfg["n_rows"], cfg["n_cols"])
+    assert grid.latents.shape[2] == CFG["models"][model].get("latent_dim", 100)
+    check_images(grid)
+    norms = np.linalg.norm(grid.latents.astype(np.float64), axis=-1)
+    assert grid.marked is not None
+    np.testing.assert_array_equal(grid.marked, norms > grid.extra["norm_threshold"] * (1 + 1e-6))
+    assert grid.extra["n_failed"] == int(grid.marked.sum())
+    assert grid.extra["n_samples"] == cfg["n_rows"] * cfg["n_cols"]
+    assert grid.extra["step"] == CFG["training"]["steps"]
+    assert f"model {model}" in grid.title
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("endpoints", ["random", "opposite"])
+def test_interpolation_grids(built, endpoints, model):
+    cfg = REN["interpolations"]
+    grid = load(built, f"interp-{endpoints}-{model}")
+    assert grid.shape == (cfg.get("n_pairs", 4) * len(cfg.get("ops", ["linear"])), cfg["n_steps"])
+    assert grid.col_labels == ts(cfg["n_steps"])
+    assert grid.extra["endpoints"] == endpoints
+    check_images(grid)
+    z = grid.latents.astype(np.float64)
+    if endpoints == "opposite":
+        np.testing.assert_allclose(z[:, -1], -z[:, 0], atol=1e-6)
+        mid = cfg["n_steps"] // 2
+        assert grid.col_labels[mid] == "0.5"
+        if cfg.get("ops", ["linear"]) == ["linear"]:
+            np.testing.assert_allclose(z[:, mid], 0, atol=1e-5)  # the origin is the middle column
+    else:
+        assert not np.allclose(z[:, -1], -z[:, 0])
+
+
+@pytest.mark.slow
+def test_tails_grid_stacks_the_cauchy_models(built):
+    cauchy = [m for m in MODELS if CFG["models"][m]["prior"] == "cauchy"]
+    cfg = REN["interpolations"]
+    grid = load(built, "interp-tails")
+    assert grid.shape == (len(cauchy) * cfg["n_pairs"], cfg["n_steps"])
+    labels = grid.row_labels if cfg["n_pairs"] == 1 else grid.row_groups
+    assert sorted(set(labels)) == cauchy
+    # tail endpoints: far beyond typical Cauchy norms
+    samples = load(built, f"samples-{cauchy[0]}")
+    norms = np.linalg.norm(grid.latents[:, [0, -1]].astype(np.float64), axis=-1)
+    assert norms.min() > np.median(np.linalg.norm(samples.latents.astype(np.float64), axis=-1))
+
+
+@pytest.mark.slow
+def test_operations_compare_shares_the_endpoints(built):
+    cfg = REN["operations_compare"]
+    ops = cfg.get("ops", ["linear", "slerp", "normalized", "cauchy_linear", "spherical_cauchy_linear", "ot_matched"])
+    grid = load(built, "operations-compare")
+    assert grid.shape == (cfg["n_pairs"] * len(ops), cfg["n_steps"])
+    assert grid.row_labels == ops * cfg["n_pairs"]
+    assert grid.row_groups == [f"pair {p + 1}" for p in range(cfg["n_pairs"]) for _ in ops]
+    assert grid.col_labels == ts(cfg["n_steps"])
+    check_images(grid)
+    z = grid.latents.astype(np.float64).reshape(cfg["n_pairs"], len(ops), cfg["n_steps"], -1)
+    for col in (0, -1):  # t = 0 and t = 1: the same endpoints in every operation's row
+        first = np.broadcast_to(z[:, :1, col], z[:, :, col].shape)
+        np.testing.assert_allclose(z[:, :, col], first, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(z[0, 0, 0], z[1, 0, 0]), "the pairs must differ"
+    # inside the path the operations differ (linear vs slerp at t = 1/2)
+    mid = cfg["n_steps"] // 2
+    assert not np.allclose(z[:, ops.index("linear"), mid], z[:, ops.index("slerp"), mid])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", REN["matched"]["models"])
+def test_matched_grids(built, model):
+    cfg = REN["matched"]
+    ops = cfg.get("ops", ["linear", "slerp", "ot_matched"])
+
+    two = load(built, f"two-point-{model}")
+    assert two.shape == (cfg["two_point"]["n_pairs"] * len(ops), cfg["two_point"]["n_steps"])
+    assert two.row_labels == ops * cfg["two_point"]["n_pairs"]
+
+    mid = load(built, f"midpoints-{model}")
+    n, per_row = cfg["midpoints"]["n_pairs"], cfg["midpoints"]["per_row"]
+    assert mid.shape == (n // per_row * len(ops), per_row)
+    assert mid.row_labels == ops * (n // per_row)
+    assert mid.extra["n_pairs"] == n
+
+    four = load(built, f"four-point-{model}")
+    k = cfg["four_point"]["k"]
+    assert four.shape == (k * len(ops), k)
+    assert four.row_groups == [op for op in ops for _ in range(k)]
+    z = four.latents.astype(np.float64).reshape(len(ops), k, k, -1)
+    for i, j in [(0, 0), (0, -1), (-1, 0), (-1, -1)]:  # every operation has the same corners
+        np.testing.assert_allclose(z[:, i, j], np.broadcast_to(z[:1, i, j], z[:, i, j].shape), rtol=1e-4, atol=1e-5)
+
+    vic = load(built, f"vicinity-{model}")
+    c, kv = cfg["vicinity"]["n_centers"], cfg["vicinity"]["k"]
+    assert vic.shape == (2 * c, kv + 1)
+    assert vic.row_labels == ["unmatched", "matched"] * c and vic.col_labels[0] == "z"
+    np.testing.assert_array_equal(vic.latents[0::2, 0], vic.latents[1::2, 0])
+    assert vic.extra["eps"] == cfg["vicinity"].get("eps", 0.5)
+
+    walk = load(built, f"random-walk-{model}")
+    w, steps = cfg["random_walk"]["n_walks"], cfg["random_walk"]["n_steps"]
+    assert walk.shape == (2 * w, steps + 1)
+    assert walk.row_labels == ["unmatched", "matched"] * w
+    np.testing.assert_array_equal(walk.latents[0::2, 0], walk.latents[1::2, 0])
+    assert not np.allclose(walk.latents[0::2, -1], walk.latents[1::2, -1])
+    assert walk.extra["eps"] == cfg["random_walk"].get("eps", 0.5)
+
+    for grid in (two, mid, four, vic, walk):
+        check_images(grid)
+        assert f"model {model}" in grid.title
+
+
+@pytest.mark.slow
+def test_void_origin_stacks_the_models(built):
+    cfg = REN["void_origin"]
+    grid = load(built, "void-origin")
+    assert grid.shape == (len(cfg["models"]) * cfg.get("n_pairs", 1), cfg["n_steps"])
+    assert grid.row_labels == cfg["models"]
+    assert grid.row_name == "model"
+    check_images(grid)
+    z = grid.latents.astype(np.float64)
+    np.testing.assert_allclose(z[:, -1], -z[:, 0], atol=1e-6)
+    np.testing.assert_allclose(z[:, cfg["n_steps"] // 2], 0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_void_emergence_has_one_row_per_snapshot(built):
+    cfg = REN["void_emergence"]
+    steps = sorted(CFG["models"][cfg["model"]]["snapshot_steps"])
+    grid = load(built, "void-emergence")
+    assert grid.shape == (len(steps), cfg["n_steps"])
+    assert grid.row_labels == [f"step {s}" for s in steps]
+    assert grid.row_name == "training step"
+    assert [grid.extra[f"step {s}/step"] for s in steps] == steps  # decoded by each snapshot
+    check_images(grid)
+    z = grid.latents
+    np.testing.assert_array_equal(z, np.broadcast_to(z[:1], z.shape))  # the same codes for every snapshot
+    np.testing.assert_allclose(z[:, -1], -z[:, 0], atol=1e-6)
+    assert not np.array_equal(grid.images[0], grid.images[-1]), "snapshots must decode differently"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", REN["void_shrunk"]["models"])
+def test_void_shrunk_rows_scale_the_train_samples(built, model):
+    cfg = REN["void_shrunk"]
+    grid = load(built, f"void-shrunk-{model}")
+    assert grid.shape == (1 + len(cfg["alphas"]), cfg["n_samples"])
+    assert grid.row_labels == ["train"] + [f"test, alpha={a:g}" for a in cfg["alphas"]]
+    check_images(grid)
+    for i, alpha in enumerate(cfg["alphas"], start=1):
+        np.testing.assert_allclose(grid.latents[i], alpha * grid.latents[0], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_same_stream_gives_same_codes_to_models_of_one_prior(built):
+    # normal and fc share prior and dimension, so their sample grids start from the same codes
+    same = [m for m in MODELS if CFG["models"][m]["prior"] == "normal"]
+    assert len(same) >= 2
+    a, b = (load(built, f"samples-{m}") for m in same[:2])
+    np.testing.assert_array_equal(a.latents, b.latents)
+    assert not np.array_equal(a.images, b.images)
+
+
+# --------------------------------------------------------------------------- rebuilding
+
+
+def planned_rules(stdout: str) -> set[str]:
+    """Rule names in the job stats table of a dry run."""
+    table = stdout.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, flags=re.M)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "rule"), [("void-emergence", "plot_void_emergence"), ("samples-cauchy", "plot_samples")]
+)
+def test_one_figure_replots_without_decoding(built, name, rule):
+    pdf = built / "results/figures" / f"{name}.pdf"
+    pdf.unlink()
+    try:
+        run = snakemake(built, "-n", f"results/figures/{name}.pdf")
+        assert run.returncode == 0, run.stderr
+        assert planned_rules(run.stdout) == {rule}, run.stdout  # no decoding, no training
+    finally:  # the later tests of the session expect a complete run
+        run = snakemake(built, "--cores", "1", f"results/figures/{name}.pdf")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert pdf.read_bytes().startswith(b"%PDF-")
+
+
+# --------------------------------------------------------------------------- config checks
+
+BAD_RENDER = [
+    ({"void_origin": {"models": ["normal", "laplace"]}}, "render.void_origin.models", "'laplace' is not defined"),
+    ({"matched": {"models": ["nope"]}}, "render.matched.models", "not defined under 'models:'"),
+    ({"void_emergence": {"model": "cauchy"}}, "render.void_emergence.model", "snapshot_steps"),
+    ({"void_sparse": {"model": "normal"}}, "render.void_sparse.model", "sparse prior"),
+    ({"interpolations": {"n_steps": 4}}, "render.interpolations.n_steps", "must be odd"),
+    ({"matched": {"midpoints": {"n_pairs": 5, "per_row": 2}}}, "render.matched.midpoints.n_pairs", "multiple"),
+    ({"samples": {"colour": "red"}}, "render.samples", ""),
+]
+
+
+@pytest.mark.parametrize(("patch", "key", "words"), BAD_RENDER)
+def test_bad_render_config_names_the_key(tmp_path, patch, key, words):
+    cfg = yaml.safe_load(TEST_CONFIG.read_text())
+    for section, value in patch.items():
+        cfg["render"][section] = {**cfg["render"].get(section, {}), **value}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    run = snakemake(tmp_path, "-n", configfile=bad)
+    out = run.stdout + run.stderr  # a dry run reports the error on stdout
+    assert run.returncode != 0
+    assert f"invalid config at {key}" in out, out[-2000:]
+    assert words in out
+    assert not (tmp_path / "results").exists()
