@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from latentspace.atomic import write_atomic  # noqa: E402
 
-__all__ = ["STYLE", "use_style", "save_figure", "panel_label"]
+__all__ = ["STYLE", "use_style", "save_figure", "panel_label", "panel_row"]
 
 STYLE = Path(__file__).with_name("styles") / "latentspace.mplstyle"
 
@@ -41,6 +41,22 @@ def save_figure(fig: plt.Figure, pdf: str | os.PathLike, png: str | os.PathLike 
     _atomic_savefig(fig, pdf, metadata={"CreationDate": None, "Creator": "latentspace"})
     _atomic_savefig(fig, png, metadata={"Software": "latentspace"})
     plt.close(fig)
+
+
+def panel_row(df, by: str, panel_width: float, height: float, letters: bool = True):
+    """One panel per distinct value of ``df[by]`` (in order of appearance), side by side.
+
+    Returns the figure and a list of ``(ax, value, rows of df with that value)``; with
+    ``letters`` the panels are labelled (a), (b), ...
+    """
+    values = list(dict.fromkeys(df[by]))
+    fig, axes = plt.subplots(1, len(values), figsize=(panel_width * len(values), height), squeeze=False)
+    panels = []
+    for i, (ax, value) in enumerate(zip(axes[0], values, strict=True)):
+        if letters:
+            panel_label(ax, f"({chr(97 + i)})")
+        panels.append((ax, value, df[df[by] == value]))
+    return fig, panels
 
 
 def panel_label(ax: plt.Axes, label: str) -> None:

@@ -123,9 +123,6 @@ CLAIMED = {
     ("cauchy", "linear"),  # first paper, Obs. 2.3
     ("sphere", "slerp"),  # Obs. 3.1
     ("normal", "normalized"),  # Obs. 3.2; Agustsson et al. Table 1
-    ("normal", "spherical_cauchy_linear"),  # Obs. 3.4 (any isotropic prior)
-    ("radial", "spherical_cauchy_linear"),
-    ("sphere", "spherical_cauchy_linear"),
 }
 
 

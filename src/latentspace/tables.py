@@ -13,17 +13,12 @@ import pandas as pd
 
 from latentspace.atomic import write_text
 
-__all__ = ["write_table", "write_csv", "mean_pm_std", "atomic_write_text"]
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    write_text(path, text)
+__all__ = ["write_table", "write_csv", "mean_pm_std"]
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """CSV with a fixed float format, so identical numbers give identical bytes."""
-    atomic_write_text(path, df.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
+    write_text(path, df.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
 
 
 def mean_pm_std(mean: float, std: float, digits: int = 2) -> str:
@@ -57,7 +52,7 @@ def write_table(
     shown.columns = [_escape(str(c)) for c in shown.columns]
     body = shown.to_latex(index=False, escape=False, na_rep="--")
     header = f"% {caption}\n" if caption else ""
-    atomic_write_text(tex, header + body)
+    write_text(tex, header + body)
 
 
 def _escape(value: object) -> object:

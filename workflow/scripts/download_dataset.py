@@ -2,7 +2,7 @@
 
 import json
 
-from latentspace import data, runlog, tables
+from latentspace import atomic, data, runlog
 
 
 def main(output, params, wildcards, log):
@@ -10,7 +10,7 @@ def main(output, params, wildcards, log):
         options = {"archive": params.archive} if wildcards.dataset == "celeba" and params.archive else {}
         where = data.prepare(wildcards.dataset, params.root, **options)
         logger.info("%s ready in %s", wildcards.dataset, where)
-        tables.atomic_write_text(output.ready, json.dumps({"dataset": wildcards.dataset, "path": str(where)}, indent=2))
+        atomic.write_text(output.ready, json.dumps({"dataset": wildcards.dataset, "path": str(where)}, indent=2))
 
 
 main(snakemake.output, snakemake.params, snakemake.wildcards, snakemake.log[0])

@@ -11,20 +11,19 @@ def main(input, output, log):
     with runlog.logged(log):
         df = pd.read_csv(input.csv)
         plotting.use_style()
-        labels = list(dict.fromkeys(df["prior"]))
-        fig, axes = plt.subplots(1, len(labels), figsize=(2.6 * len(labels), 2.6), sharey=False, squeeze=False)
+        fig, panels = plotting.panel_row(df, "prior", 2.6, 2.6, letters=False)
         dims = sorted(df["dim"].unique())
         colors = plt.cm.viridis([i / max(1, len(dims) - 1) for i in range(len(dims))])
-        for ax, label in zip(axes[0], labels, strict=True):
+        for ax, label, rows in panels:
             for color, d in zip(colors, dims, strict=True):
-                sub = df[(df["prior"] == label) & (df["dim"] == d)]
+                sub = rows[rows["dim"] == d]
                 ax.plot(sub["log10_norm"], sub["density"], color=color, label=f"D = {d}")
-            shown = df[(df["prior"] == label) & (df["density"] > 0.01 * df[df["prior"] == label]["density"].max())]
+            shown = rows[rows["density"] > 0.01 * rows["density"].max()]
             ax.set_xlim(shown["log10_norm"].min() - 0.1, shown["log10_norm"].max() + 0.1)
             ax.set_title(f"{label} prior")
             ax.set_xlabel(r"$\log_{10} \|Z\|$")
-        axes[0][0].set_ylabel("density")
-        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        panels[0][0].set_ylabel("density")
+        panels[-1][0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
         plotting.save_figure(fig, output.pdf, output.png)
 
 
