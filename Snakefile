@@ -17,6 +17,10 @@ include: "rules/common.smk"
 include: "rules/geometry.smk"
 include: "rules/train.smk"
 include: "rules/render.smk"
+include: "rules/metrics.smk"
+include: "rules/realism.smk"
+include: "rules/report.smk"
+include: "rules/autoencoders.smk"
 
 
 rule all:
@@ -24,4 +28,17 @@ rule all:
         GEOMETRY_TARGETS,
         TRAIN_TARGETS,
         RENDER_TARGETS,
+        METRICS_TARGETS,
+        REALISM_TARGETS,
+        AUTOENCODER_TARGETS,
+        rules.report.output.html,  # keep last: the report shows every target above
     default_target: True
+
+
+# Under a cluster executor (profiles/slurm) these run on the submit host, every other rule
+# as a cluster job: `all`, downloads (compute nodes often have no internet), and the plots
+# and the report (seconds each, reading files the cluster jobs wrote). What the `localrules:`
+# directive does, by name pattern, so that plot rules added later are local too.
+workflow.localrules(
+    *(r.name for r in workflow.rules if r.name in ("all", "report") or r.name.startswith(("download_", "plot_")))
+)

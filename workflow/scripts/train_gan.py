@@ -7,9 +7,7 @@ from latentspace import data, runlog, training
 
 def main(output, params, wildcards, threads, log):
     with runlog.logged(log) as logger:
-        ds = params.dataset
-        options = {k: v for k, v in ds.items() if k == "archive" and v and ds["name"] == "celeba"}
-        images = data.load(ds["name"], root=ds["root"], split="train", size=ds["size"], limit=ds["limit"], **options)
+        images = data.load_configured(params.dataset, "train")
         config = training.GANConfig.from_dict(
             {**params.options, "seed": runlog.seed_for(params.seed, "gan", wildcards.model), "num_threads": threads}
         )

@@ -1,0 +1,1 @@
+latentspace.post-deploy.sh

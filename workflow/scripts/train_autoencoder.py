@@ -1,0 +1,29 @@
+"""Train one auto-encoder of the spherical auto-encoder paper, `sae` or `vae` (resuming
+from its checkpoint when there is one)."""
+
+from pathlib import Path
+
+from latentspace import data, runlog, training
+
+
+def main(output, params, wildcards, threads, log):
+    with runlog.logged(log) as logger:
+        ds = params.dataset
+        options = {k: v for k, v in ds.items() if k == "archive" and v and ds["name"] == "celeba"}
+        images = data.load(ds["name"], root=ds["root"], split="train", size=ds["size"], limit=ds["limit"], **options)
+        config = training.AEConfig.from_dict(
+            {
+                **params.options,
+                "kind": wildcards.kind,
+                "seed": runlog.seed_for(params.seed, "autoencoder", wildcards.kind),
+                "num_threads": threads,
+            }
+        )
+        logger.info("auto-encoder %s: %s on %s", wildcards.kind, config.to_dict(), images)
+        result = training.train_autoencoder(config, images, Path(output.model).parent)
+        if result.resumed_from is not None:
+            logger.info("resumed from the checkpoint of step %d", result.resumed_from)
+        logger.info("trained %d steps, %.0f images/s", result.step, result.images_per_second)
+
+
+main(snakemake.output, snakemake.params, snakemake.wildcards, snakemake.threads, snakemake.log[0])
