@@ -162,6 +162,8 @@ rule plot_latent_tsne:
         csv=rules.latent_tsne_data.output.csv,
     output:
         **figure("latent-tsne"),
+    params:
+        dataset=DATASET,
     log:
         LOGS / "plot_latent_tsne.log",
     conda:

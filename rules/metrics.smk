@@ -159,7 +159,7 @@ rule quality_table:
     log:
         LOGS / "quality_table_{table}.log",
     conda:
-        "../envs/analysis.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow/scripts/quality_table.py"
 
@@ -177,7 +177,7 @@ rule plot_quality:
     log:
         LOGS / "plot_quality_{figure}.log",
     conda:
-        "../envs/analysis.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow/scripts/plot_quality.py"
 

@@ -3,16 +3,17 @@
 Installs Debian's slurmctld, slurmd, slurm-client and munge where it can (root with
 apt-get), then starts munged, slurmctld and slurmd isolated in a fresh directory: its own
 munge key and socket, its own slurm.conf (clients find it through SLURM_CONF), free ports,
-its own state, spool, log and pid files. Nothing under /etc is touched and nothing
-listens on SLURM's default ports, so a real cluster on the machine is not disturbed. The
+its own state, spool, log and pid files, and an srun wrapper that finds that slurm.conf
+from inside jobs. Nothing under /etc is touched and nothing listens on SLURM's default
+ports, so neither a real cluster on the machine nor a second test run is disturbed. The
 node advertises one GPU (a generic resource whose device file is /dev/null), so jobs that
 ask for a GPU (profiles/slurm) are scheduled as they would be on a GPU node; the work
-itself runs on the CPU. Accounting is off, so job status comes from squeue (MinJobAge = 600 s).
+itself runs on the CPU. Accounting is off, so job status comes from squeue (MinJobAge = 2 h).
 
 `stop()` cancels the cluster's jobs and ends each daemon by the PID in its pid file
 (checking that the PID still runs that daemon), never by name.
 
-From a shell:  python tests/slurm_cluster.py start DIR  (prints `export SLURM_CONF=...`)
+From a shell:  python tests/slurm_cluster.py start DIR  (prints the `export` that reaches it)
                python tests/slurm_cluster.py stop DIR
 """
 
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
-BINARIES = ["slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo", "munged"]
+BINARIES = ["slurmctld", "slurmd", "sbatch", "srun", "squeue", "scancel", "sinfo", "munged"]
 PARTITION = "latentspace"
 DAEMONS = ("slurmd", "slurmctld", "munged")  # stop order
 
@@ -83,7 +84,17 @@ class LocalSlurm:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "SLURM_CONF": str(self.conf)}
+        return {**os.environ, "SLURM_CONF": str(self.conf), "PATH": f"{self.root / 'bin'}:{os.environ['PATH']}"}
+
+    def _write_srun(self) -> None:
+        """An srun that finds this cluster. Inside a job, the plugin's job step calls srun
+        with every SLURM_* variable removed but the job's identity, SLURM_CONF included; on
+        a real cluster srun then reads /etc/slurm/slurm.conf (or the configless cache). To
+        leave /etc alone, the jobs' PATH (exported from `env`) starts with this wrapper."""
+        srun = self.root / "bin" / "srun"
+        srun.parent.mkdir(exist_ok=True)
+        srun.write_text(f'#!/bin/sh\nSLURM_CONF="{self.conf}" exec {shutil.which("srun")} "$@"\n')
+        srun.chmod(0o755)
 
     def pid_file(self, daemon: str) -> Path:
         return (self.munge if daemon == "munged" else self.run) / f"{daemon}.pid"
@@ -99,6 +110,7 @@ class LocalSlurm:
         try:
             self._start_munge()
             self._write_conf()
+            self._write_srun()
             for daemon in ("slurmctld", "slurmd"):
                 run = subprocess.run([daemon, "-f", str(self.conf)], capture_output=True, text=True, env=self.env)
                 if run.returncode != 0:
@@ -164,7 +176,7 @@ class LocalSlurm:
                     "AccountingStorageType=accounting_storage/none",
                     "JobAcctGatherType=jobacct_gather/none",
                     "MpiDefault=none",
-                    "MinJobAge=600",
+                    "MinJobAge=7200",  # squeue remembers finished jobs for 2 h (the tests read them back)
                     "ReturnToService=2",
                     "GresTypes=gpu",
                     f"NodeName={host} CPUs={cpus} RealMemory={memory} Gres=gpu:1 State=UNKNOWN",
@@ -248,6 +260,6 @@ if __name__ == "__main__":
     cluster = LocalSlurm(Path(sys.argv[2]).resolve())
     if sys.argv[1] == "start":
         cluster.start()
-        print(f"export SLURM_CONF={cluster.conf}")
+        print(f"export SLURM_CONF={cluster.conf} PATH={cluster.root / 'bin'}:$PATH")
     else:
         cluster.stop()

@@ -50,9 +50,6 @@ IMPORT_TO_PACKAGE = {
     "yaml": "pyyaml",
     "ot": "pot",
     "IPython": "ipython",
-    "jinja2": "jinja2",
-    "docutils": "docutils",
-    "latentspace": "latentspace",
 }
 # Conda package -> the distribution it provides, where they differ.
 CONDA_TO_PACKAGE = {"matplotlib-base": "matplotlib", "pytorch": "torch"}
@@ -302,7 +299,7 @@ class Env:
     @property
     def installs_latentspace(self) -> bool:
         script = post_deploy(self.path)
-        return script.exists() and re.search(r'pip install --no-deps -e "\$\{?LATENTSPACE_ROOT', script.read_text())
+        return script.exists() and bool(re.search(r'pip install --no-deps -e "\$\{?LATENTSPACE_ROOT', script.read_text()))
 
     @property
     def provided(self) -> frozenset[str]:
@@ -483,7 +480,10 @@ def test_env_installs_the_library(path, workflow):
 
 def test_post_deploy_script_installs_from_any_directory(tmp_path):
     # Snakemake runs the script with the env activated and the env file copied to
-    # .snakemake/conda/; here the venv stands in for the env and pip only plans the install.
+    # .snakemake/conda/; here the venv stands in for the env, from another directory, and
+    # pip only plans the install (PIP_DRY_RUN). PIP_NO_BUILD_ISOLATION=0 turns build
+    # isolation *off* (pip's inverted convention), so the venv's setuptools reads the
+    # project's metadata without fetching anything.
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
            "LATENTSPACE_ROOT": str(ROOT), "PIP_DRY_RUN": "1", "PIP_NO_BUILD_ISOLATION": "0"}
     run = subprocess.run(["bash", str(post_deploy(ENVS / "torch.yaml"))], cwd=tmp_path, env=env,

@@ -201,7 +201,10 @@ def test_path_energy_and_index_by_hand():
     profile = realism.path_profile(index, path, path, alpha)
     np.testing.assert_allclose(profile.ri.numpy(), ri, rtol=1e-12)
     np.testing.assert_allclose(profile.distances.numpy(), step, rtol=1e-12)
-    np.testing.assert_allclose(profile.log_index.item(), (np.log(mean) * step).sum(), rtol=1e-12)
+    # Definition 2 uses the unscaled index: log((ri_i + ri_{i+1}) / 2), no alpha.
+    log_index = (np.log((ri[:-1] + ri[1:]) / 2) * step).sum()
+    np.testing.assert_allclose(profile.log_index.item(), log_index, rtol=1e-12)
+    np.testing.assert_allclose(realism.path_log_index(index, path, path).item(), log_index, rtol=1e-12)
     np.testing.assert_allclose(profile.energy.item(), energy.item(), rtol=1e-12)
     assert profile.length.item() == pytest.approx(step.sum())
     # Batched paths give the same numbers, and images of any shape flatten per point.
@@ -312,7 +315,8 @@ def test_observation_1_optimiser_finds_the_linear_path_from_a_bent_start():
     result = realism.optimise_path(
         model, index, x, y, k=k, steps=400, lr=1 / (8 * c), optimizer="gd", alpha=alpha, init=line[1:-1] + bend
     )
-    linear_energy = realism.optimise_path(model, index, x, y, k=k, steps=0, alpha=alpha).energy.item()
+    linear_energy = result.energy_linear.item()  # c ||A (y - x)||^2 / k, and ||A v|| = ||v||
+    assert linear_energy == pytest.approx(c * (y - x).square().sum().item() / k, rel=1e-12)
     assert result.history[0].item() > 1.5 * linear_energy  # the bent start is clearly worse
     assert result.energy.item() == pytest.approx(linear_energy, rel=1e-4)
     assert (result.path - line).abs().max().item() < 1e-2 * bend.abs().max().item()

@@ -66,6 +66,9 @@ with tempfile.TemporaryDirectory() as workdir, SnakemakeApi(OutputSettings(quiet
             "inputs": [str(i) for i in rule.input if isinstance(i, str)],
             "outputs": outputs,
         })
+    # what rule `report` shows (rules/common.smk), when the workflow has it
+    items = workflow.globals.get("report_items")
+    out["report_items"] = items() if items is not None else None
 print("JSON" + json.dumps(out))
 """
 
@@ -103,6 +106,7 @@ class RuleInfo:
 class Workflow:
     rules: tuple[RuleInfo, ...]
     env: dict
+    report_items: tuple[dict, ...] = ()  # figures and tables behind `all`, as rule `report` gets them
 
     def rule(self, name: str) -> RuleInfo:
         return next(r for r in self.rules if r.name == name)
@@ -121,4 +125,4 @@ def load(configfile: Path = ROOT / "config" / "test.yaml") -> Workflow:
         RuleInfo(**{**r, "inputs": tuple(r["inputs"]), "outputs": tuple(Output(**o) for o in r["outputs"])})
         for r in data["rules"]
     )
-    return Workflow(rules=rules, env=data["env"])
+    return Workflow(rules=rules, env=data["env"], report_items=tuple(data["report_items"] or ()))

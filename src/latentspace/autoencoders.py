@@ -110,7 +110,7 @@ def decoder_inputs(model: nn.Module, prior: Prior, n: int, generator: torch.Gene
 
 
 def sliced_wasserstein(
-    x: Tensor | np.ndarray, y: Tensor | np.ndarray, n_projections: int = 500, seed: int = 0
+    x: Tensor | np.ndarray, y: Tensor | np.ndarray, n_projections: int = 200, seed: int = 0
 ) -> float:
     """Sliced 2-Wasserstein distance between the sets ``x`` (N, ...) and ``y`` (M, ...)
     of equal trailing shape, each item flattened to a vector of dimension d:
@@ -122,8 +122,9 @@ def sliced_wasserstein(
     sorted samples). 0 for identical sets; it grows as the sets move apart."""
     import ot
 
-    a = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-    b = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    # float32, the images' own precision: the projections (the cost) run twice as fast.
+    a = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+    b = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"sliced_wasserstein: items differ in size, {a.shape[1]} vs {b.shape[1]}")
     if not isinstance(n_projections, int) or isinstance(n_projections, bool) or n_projections < 1:
@@ -145,7 +146,7 @@ def evaluate(
     extractor: metrics.FeatureExtractor,
     *,
     splits: int = 5,
-    n_projections: int = 500,
+    n_projections: int = 200,
     seed: int = 0,
     generator: torch.Generator | None = None,
     batch_size: int = 256,

@@ -23,8 +23,9 @@ High density means high index; for Z drawn from the prior, ri(Z) is uniform on [
   gradient defined) for points far outside the samples.
 
 The index of a path gamma (Definition 2) weighs log ri by the speed of the decoded path:
-ri(gamma) = exp(int log ri(gamma(t)) ||(G gamma)'(t)|| dt). With the paper's rescaled index
-ri_alpha = alpha ri (alpha < 1) its section 5 seeks the path that minimises the energy
+ri(gamma) = exp(int log ri(gamma(t)) ||(G gamma)'(t)|| dt) (:func:`path_log_index`). With
+the paper's rescaled index ri_alpha = alpha ri (alpha < 1) its section 5 seeks the path
+that minimises the energy
 
     E(gamma) = 1/2 int log^2 ri_alpha(gamma(t)) ||dG(gamma(t)) gamma'(t)||^2 dt,
 
@@ -74,6 +75,7 @@ __all__ = [
     "linear_path",
     "farthest_pairs",
     "path_energy",
+    "path_log_index",
     "PathProfile",
     "path_profile",
     "RIPath",
@@ -159,9 +161,9 @@ class NormalIndex(RealismIndex):
 
     with Q the regularised upper incomplete gamma function (``torch.special.gammaincc``,
     differentiable in its second argument). Q is computed directly, so ri keeps its
-    relative precision in the tail (ri = 1e-100 at ||z||^2 = 1,330 for D = 100, where
+    relative precision in the tail (ri = 1e-100 at ||z||^2 = 753 for D = 100, where
     1 - cdf is exactly 0); it underflows to 0 only where ri < 1e-308 (||z||^2 beyond about
-    1,600 for D = 100), and log ri is then -inf. For large D the paper's eq. 1 approximates
+    1,800 for D = 100), and log ri is then -inf. For large D the paper's eq. 1 approximates
     it by 1/2 + erf(sqrt(D - 1/2) - ||z||) / 2: about 1 inside the ball of radius
     sqrt(D - 1/2) - 3, about 0 outside radius sqrt(D - 1/2) + 3.
     """
@@ -417,6 +419,21 @@ def path_energy(index: RealismIndex, path: Tensor, images: Tensor, alpha: float 
     return (weight * _sq_steps(flat)).sum(-1)
 
 
+def path_log_index(index: RealismIndex, path: Tensor, images: Tensor) -> Tensor:
+    """log ri(gamma), the realisticity index of a path (the paper's Definition 2),
+    ri(gamma) = exp(int log ri(gamma(t)) ||(G gamma)'(t)|| dt), discretised on the path's
+    k segments as
+
+        sum_i log((ri(x_i) + ri(x_{i+1})) / 2) ||G(x_{i+1}) - G(x_i)||,
+
+    for a path (..., k + 1, D) and its decoded images (..., k + 1, *image shape): a float64
+    tensor of shape (...), in [-inf, 0]. The index (its exp) lies in [0, 1]; it is 1 only
+    for a path through points of maximal density, and it falls with the decoded length
+    spent in low-density regions. Unlike the energy it uses the unscaled ri (alpha = 1)."""
+    path, flat = _path_and_images(path, images)
+    return (_log_mean_pairs(index.log_ri(path)) * _sq_steps(flat).sqrt()).sum(-1)
+
+
 @dataclass(frozen=True)
 class PathProfile:
     """What the paper plots along a path of k + 1 points (Fig. 5, 8), all float64:
@@ -425,9 +442,7 @@ class PathProfile:
         log_ri: (..., k + 1) log ri of each point.
         distances: (..., k) L2 distance between consecutive decoded images.
         energy: (...) the eq. 3 energy (:func:`path_energy`).
-        log_index: (...) log ri(gamma), Definition 2 discretised:
-            sum_i log(alpha (ri_i + ri_{i+1}) / 2) ||G(x_{i+1}) - G(x_i)||, in [-inf, 0]
-            (alpha = 1 gives the unscaled index).
+        log_index: (...) log ri(gamma), the path's index (:func:`path_log_index`).
         length: (...) the length of the decoded path, sum of ``distances``.
     """
 
@@ -450,11 +465,11 @@ def path_profile(index: RealismIndex, path: Tensor, images: Tensor, alpha: float
     with torch.no_grad():
         log_ri = index.log_ri(path)
         sq = _sq_steps(flat)
-        log_mean = math.log(alpha) + _log_mean_pairs(log_ri)
+        log_mean = _log_mean_pairs(log_ri)  # log((ri_i + ri_{i+1}) / 2)
         return PathProfile(
             log_ri=log_ri,
             distances=sq.sqrt(),
-            energy=(log_mean.square() * sq).sum(-1),
+            energy=((math.log(alpha) + log_mean).square() * sq).sum(-1),
             log_index=(log_mean * sq.sqrt()).sum(-1),
             length=sq.sqrt().sum(-1),
         )
@@ -473,7 +488,9 @@ class RIPath:
             (so never above the linear path's). Its endpoints are the given x and y, bit
             for bit.
         energy_linear, energy: (B,) eq. 3 energy of the two paths (float64).
-        history: (steps + 1, B) energy of every iterate, history[0] the starting path.
+        history: (steps + 1, B) energy of every iterate, history[0] the starting path
+            (the linear one unless ``init`` was given). An iterate of infinite or NaN
+            energy (a step off the prior's support) is never kept.
         best_step: (B,) the step whose iterate ``path`` is.
     """
 
@@ -595,6 +612,10 @@ def optimise_path(
             opt.zero_grad(set_to_none=True)
             energy.sum().backward(inputs=[inner])
             opt.step()
+        start_energy = history[0]
+        if init is not None:  # the linear path was not the start: score it too
+            with torch.no_grad():
+                start_energy = path_energy(index, linear, _decode(generator, linear), alpha).cpu()
     finally:
         generator.train(was_training)
 
@@ -603,7 +624,7 @@ def optimise_path(
     return RIPath(
         linear=squeeze(linear.detach()),
         path=squeeze(path.detach()),
-        energy_linear=squeeze(torch.stack(history)[0]),
+        energy_linear=squeeze(start_energy),
         energy=squeeze(best_energy.cpu()),
         history=torch.stack(history)[:, 0] if single else torch.stack(history),
         best_step=squeeze(best_step.cpu()),
