@@ -218,6 +218,29 @@ def _load(path: Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _resume(checkpoint_path: Path, steps: int, run_dir: Path, losses: Any, stateful: Mapping[str, Any],
+            rngs: Mapping[str, torch.Generator]) -> int:
+    """Restore a run from ``checkpoint_path`` when it exists: each object of ``stateful``
+    from the entry of its name (``load_state_dict``), each generator of ``rngs`` from its
+    state, and ``losses``. Returns the step to start from (0 for a fresh run, which also
+    clears an old status.jsonl)."""
+    start = 0
+    if checkpoint_path.exists():
+        state = _load(checkpoint_path)
+        start = int(state["step"])
+        if start > steps:
+            raise ValueError(f"{checkpoint_path} is at step {start}, beyond steps = {steps}")
+        for name, obj in stateful.items():
+            obj.load_state_dict(state[name])
+        for name, rng in rngs.items():
+            rng.set_state(state[name])
+        losses.load_state_dict(state["losses"])
+    losses.restart(start)
+    if start == 0:
+        (run_dir / "status.jsonl").unlink(missing_ok=True)
+    return start
+
+
 def _all_finite(module: nn.Module) -> bool:
     return bool(torch.stack([p.detach().isfinite().all() for p in module.parameters()]).all())
 
@@ -514,22 +537,12 @@ def train_gan(
         pixels = data.to(device)
         autocast_dtype = _PRECISIONS[config.precision]
 
-        start = 0
-        if checkpoint_path.exists():
-            state = _load(checkpoint_path)
-            start = int(state["step"])
-            if start > config.steps:
-                raise ValueError(f"{checkpoint_path} is at step {start}, beyond steps = {config.steps}")
-            generator.load_state_dict(state["generator"])
-            discriminator.load_state_dict(state["discriminator"])
-            opt_g.load_state_dict(state["opt_g"])
-            opt_d.load_state_dict(state["opt_d"])
-            latent_rng.set_state(state["latent_rng"])
-            order.load_state_dict(state["data_order"])
-            losses.load_state_dict(state["losses"])
-        losses.restart(start)
-        if start == 0:
-            (run_dir / "status.jsonl").unlink(missing_ok=True)
+        start = _resume(
+            checkpoint_path, config.steps, run_dir, losses,
+            {"generator": generator, "discriminator": discriminator, "opt_g": opt_g, "opt_d": opt_d,
+             "data_order": order},
+            {"latent_rng": latent_rng},
+        )
 
         def save_checkpoint(step: int) -> None:
             pending = losses.state_dict()  # raises on a non-finite loss: nothing is saved
@@ -898,20 +911,11 @@ def train_autoencoder(
         pixels = data.to(device)
         autocast_dtype = _PRECISIONS[config.precision]
 
-        start = 0
-        if checkpoint_path.exists():
-            state = _load(checkpoint_path)
-            start = int(state["step"])
-            if start > config.steps:
-                raise ValueError(f"{checkpoint_path} is at step {start}, beyond steps = {config.steps}")
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["opt"])
-            noise_rng.set_state(state["noise_rng"])
-            order.load_state_dict(state["data_order"])
-            losses.load_state_dict(state["losses"])
-        losses.restart(start)
-        if start == 0:
-            (run_dir / "status.jsonl").unlink(missing_ok=True)
+        start = _resume(
+            checkpoint_path, config.steps, run_dir, losses,
+            {"model": model, "opt": opt, "data_order": order},
+            {"noise_rng": noise_rng},
+        )
 
         def save_checkpoint(step: int) -> None:
             pending = losses.state_dict()  # raises on a non-finite loss: nothing is saved
