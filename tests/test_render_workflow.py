@@ -82,11 +82,11 @@ def test_figure_is_valid_pdf_and_png(built, name):
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
-@pytest.mark.slow
 # Grids that other stages keep beside the render stage's (rules/autoencoders.smk).
 OTHER_STAGES = {"reconstructions", "decoder-priors"}
 
 
+@pytest.mark.slow
 def test_no_other_grids(built):
     grids = sorted(p.stem for p in (built / "results/data/grids").glob("*.npz"))
     assert [g for g in grids if g not in OTHER_STAGES] == sorted(FIGURES)
