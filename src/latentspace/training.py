@@ -218,6 +218,17 @@ def _load(path: Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _stopped(exc: NonFiniteLossError, last_good: int, checkpoint_path: Path) -> NonFiniteLossError:
+    """The error a training loop raises on a non-finite loss: what happened, and which
+    checkpoint survives."""
+    kept = (
+        f"the last good checkpoint (step {last_good}) is kept in {checkpoint_path}"
+        if last_good
+        else "no checkpoint was written"
+    )
+    return NonFiniteLossError(f"{exc}; training stopped, {kept}", exc.step)
+
+
 def _resume(checkpoint_path: Path, steps: int, run_dir: Path, losses: Any, stateful: Mapping[str, Any],
             rngs: Mapping[str, torch.Generator]) -> int:
     """Restore a run from ``checkpoint_path`` when it exists: each object of ``stateful``
@@ -606,12 +617,7 @@ def train_gan(
                 if on_step is not None:
                     on_step(step)
         except NonFiniteLossError as exc:
-            kept = (
-                f"the last good checkpoint (step {last_good}) is kept in {checkpoint_path}"
-                if last_good
-                else "no checkpoint was written"
-            )
-            raise NonFiniteLossError(f"{exc}; training stopped, {kept}", exc.step) from None
+            raise _stopped(exc, last_good, checkpoint_path) from None
         finally:
             bar.close()
         ran = step - start
@@ -959,12 +965,7 @@ def train_autoencoder(
                 if on_step is not None:
                     on_step(step)
         except NonFiniteLossError as exc:
-            kept = (
-                f"the last good checkpoint (step {last_good}) is kept in {checkpoint_path}"
-                if last_good
-                else "no checkpoint was written"
-            )
-            raise NonFiniteLossError(f"{exc}; training stopped, {kept}", exc.step) from None
+            raise _stopped(exc, last_good, checkpoint_path) from None
         finally:
             bar.close()
         ran = step - start
