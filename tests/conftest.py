@@ -1,4 +1,5 @@
-"""Shared statistical helpers for the tests of priors and operations.
+"""Shared helpers of the test suite: statistical critical values for the tests of priors
+and operations, the tiny training settings, and the workflow runs.
 
 Every statistical assertion in this suite is a hypothesis test at the level ``ALPHA``
 (its false-failure probability for a correct implementation and a fresh seed). Seeds are
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
+import yaml
 
 ALPHA = 1e-4
 
@@ -121,3 +123,42 @@ def built(tmp_path_factory):
     again = snakemake(workdir, "-n")
     (workdir / "second-run.txt").write_text(f"{again.returncode}\n{again.stdout}{again.stderr}")
     return workdir
+
+
+def rejected(workdir: Path, config: dict, *args: str) -> str:
+    """Run the workflow (a dry run unless ``args`` say otherwise) on ``config``, a malformed
+    configuration; check that it fails before any job writes a result, and return its output
+    (a dry run reports the error on stdout)."""
+    bad = workdir / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    run = snakemake(workdir, *(args or ("-n",)), configfile=bad)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-2000:]
+    assert not (workdir / "results").exists(), "no job may run on a malformed config"
+    return out
+
+
+def fresh_config() -> dict:
+    """A fresh copy of config/test.yaml, to patch."""
+    return yaml.safe_load(TEST_CONFIG.read_text())
+
+
+# --------------------------------------------------------------------------- tiny training runs
+
+TINY_RUN = dict(steps=8, batch_size=16, latent_dim=8, log_every=2, checkpoint_every=3, grid_size=4,
+                device="cpu", num_threads=1)
+"""Options shared by the tiny GAN and auto-encoder runs on digits (checkpoints at 3, 6, 8)."""
+
+
+class Interrupt(Exception):
+    """Raised from a training loop's ``on_step`` hook to simulate a killed job."""
+
+
+def interrupt_at(k: int):
+    """An ``on_step`` hook that kills the run at step ``k``."""
+
+    def hook(step: int) -> None:
+        if step == k:
+            raise Interrupt(step)
+
+    return hook

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_RUN, Interrupt, interrupt_at
 from torch import nn
 
 from latentspace import autoencoders, data, models, operations, priors, training
@@ -23,33 +24,7 @@ def digits():
 
 
 def tiny(kind="sae", **overrides):
-    options = dict(
-        kind=kind,
-        steps=8,
-        batch_size=16,
-        latent_dim=8,
-        width=4,
-        log_every=2,
-        checkpoint_every=3,
-        grid_size=4,
-        device="cpu",
-        num_threads=1,
-        seed=5,
-    )
-    options.update(overrides)
-    return training.AEConfig(**options)
-
-
-class Interrupt(Exception):
-    pass
-
-
-def interrupt_at(k):
-    def hook(step):
-        if step == k:
-            raise Interrupt(step)
-
-    return hook
+    return training.AEConfig(**{**TINY_RUN, "kind": kind, "width": 4, "seed": 5, **overrides})
 
 
 # --------------------------------------------------------------------------- models

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import TEST_CONFIG, snakemake
+from conftest import TEST_CONFIG, rejected, snakemake
 
 from latentspace.plotting import Grid
 
@@ -108,19 +108,11 @@ def test_training_job_resumes_from_its_checkpoint(built, tmp_path):
 
 def test_gan_named_like_an_autoencoder_is_rejected(tmp_path):
     config = {**CFG, "models": {**CFG["models"], "autoencoder-sae": {"prior": "normal"}}}
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    run = snakemake(tmp_path, "-n", configfile=path)
-    out = run.stdout + run.stderr
-    assert run.returncode != 0
+    out = rejected(tmp_path, config)
     assert "models.autoencoder-sae" in out and "taken by the auto-encoder" in out, out[-2000:]
 
 
 def test_unknown_autoencoder_key_is_rejected(tmp_path):
     config = {**CFG, "autoencoders": {**AE, "training": {**AE["training"], "latent": 3}}}
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    run = snakemake(tmp_path, "-n", configfile=path)
-    out = run.stdout + run.stderr
-    assert run.returncode != 0
+    out = rejected(tmp_path, config)
     assert "invalid config at autoencoders.training" in out and "'latent' was unexpected" in out, out[-2000:]

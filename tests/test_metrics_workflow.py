@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
-from conftest import TEST_CONFIG, snakemake
+from conftest import TEST_CONFIG, fresh_config, rejected, snakemake
 
 CFG = yaml.safe_load(TEST_CONFIG.read_text())
 MET = CFG["metrics"]
@@ -115,13 +115,9 @@ BAD_METRICS = [
 
 @pytest.mark.parametrize(("patch", "key", "words"), BAD_METRICS)
 def test_bad_metrics_config_names_the_key(tmp_path, patch, key, words):
-    cfg = yaml.safe_load(TEST_CONFIG.read_text())
+    cfg = fresh_config()
     for section, value in patch.items():
         cfg["metrics"][section] = {**cfg["metrics"].get(section, {}), **value} if isinstance(value, dict) else value
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump(cfg))
-    run = snakemake(tmp_path, "-n", configfile=bad)
-    out = run.stdout + run.stderr
-    assert run.returncode != 0
+    out = rejected(tmp_path, cfg)
     assert f"invalid config at {key}" in out, out[-2000:]
     assert words in out

@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from conftest import TINY_RUN, Interrupt, interrupt_at
 
 from latentspace import data, priors, training
 
@@ -17,32 +18,7 @@ def digits():
 
 
 def tiny(**overrides):
-    options = dict(
-        steps=8,
-        batch_size=16,
-        latent_dim=8,
-        width=8,
-        log_every=2,
-        checkpoint_every=3,
-        grid_size=4,
-        device="cpu",
-        num_threads=1,
-        seed=3,
-    )
-    options.update(overrides)
-    return training.GANConfig(**options)
-
-
-class Interrupt(Exception):
-    pass
-
-
-def interrupt_at(k):
-    def hook(step):
-        if step == k:
-            raise Interrupt(step)
-
-    return hook
+    return training.GANConfig(**{**TINY_RUN, "width": 8, "seed": 3, **overrides})
 
 
 def test_tiny_run_writes_everything(digits, tmp_path):

@@ -466,6 +466,40 @@ class _LossLog:
 # --------------------------------------------------------------------------- the loop
 
 
+class _Ticker:
+    """The progress of a training call: a tqdm bar, one ``status.jsonl`` line per log tick
+    (time, speed, peak memory) and the mean speed over the steps this call ran."""
+
+    def __init__(self, run_dir: Path, total: int, start: int, batch_size: int, device: torch.device,
+                 progress: bool) -> None:
+        self.bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
+        self.path, self.start, self.batch_size, self.device = run_dir / "status.jsonl", start, batch_size, device
+        self.t0 = self.tick_time = time.perf_counter()
+        self.tick_step = start
+
+    def log(self, step: int, **postfix: str) -> None:
+        """Record a log tick at ``step``: the speed since the last tick, on the bar and in the file."""
+        now = time.perf_counter()
+        speed = (step - self.tick_step) * self.batch_size / max(now - self.tick_time, 1e-9)
+        self.tick_time, self.tick_step = now, step
+        self.bar.set_postfix(**postfix, img_s=f"{speed:.0f}")
+        status = {
+            "step": step,
+            "time_s": round(now - self.t0, 3),
+            "images_per_s": round(speed, 1),
+            "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+        if self.device.type == "cuda":
+            status["max_cuda_mib"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(status) + "\n")
+
+    def images_per_second(self, step: int) -> float:
+        """Mean speed from the start of this call to ``step`` (nan when it ran no step)."""
+        ran = step - self.start
+        return ran * self.batch_size / (time.perf_counter() - self.t0) if ran > 0 else math.nan
+
+
 def _resolved_config(config: GANConfig, data: ImageDataset, device: torch.device, prior: priors.Prior) -> dict:
     return {
         "config": config.to_dict(),
@@ -575,8 +609,7 @@ def train_gan(
                 checkpoint_path,
             )
 
-        bar = tqdm(total=config.steps, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
-        t0, tick_time, tick_step = time.perf_counter(), time.perf_counter(), start
+        ticker = _Ticker(run_dir, config.steps, start, config.batch_size, device, progress)
         snapshots = set(config.snapshot_steps)
         step = start
         last_good = start
@@ -585,26 +618,11 @@ def train_gan(
                 real = pixels.images(order.next()).contiguous(memory_format=layout)  # (B, C, H, W) in [-1, 1]
                 z = prior.sample(config.batch_size, config.latent_dim, generator=latent_rng, device=device)  # (B, D)
                 losses.record(step, gan_step(generator, discriminator, opt_g, opt_d, real, z, autocast_dtype))
-                bar.update()
+                ticker.bar.update()
 
                 if step % config.log_every == 0 or step == config.steps:
                     mean = losses.flush(step)
-                    now = time.perf_counter()
-                    speed = (step - tick_step) * config.batch_size / max(now - tick_time, 1e-9)
-                    tick_time, tick_step = now, step
-                    bar.set_postfix(
-                        d_loss=f"{float(mean[0]):.3f}", g_loss=f"{float(mean[1]):.3f}", img_s=f"{speed:.0f}"
-                    )
-                    status = {
-                        "step": step,
-                        "time_s": round(now - t0, 3),
-                        "images_per_s": round(speed, 1),
-                        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                    }
-                    if device.type == "cuda":
-                        status["max_cuda_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
-                    with open(run_dir / "status.jsonl", "a") as f:
-                        f.write(json.dumps(status) + "\n")
+                    ticker.log(step, d_loss=f"{float(mean[0]):.3f}", g_loss=f"{float(mean[1]):.3f}")
                 if step % config.checkpoint_every == 0 or step in snapshots or step == config.steps:
                     save_checkpoint(step)  # checks the losses and weights first
                     last_good = step
@@ -619,9 +637,8 @@ def train_gan(
         except NonFiniteLossError as exc:
             raise _stopped(exc, last_good, checkpoint_path) from None
         finally:
-            bar.close()
-        ran = step - start
-        elapsed = time.perf_counter() - t0
+            ticker.bar.close()
+        speed = ticker.images_per_second(step)
 
         _save(_generator_file(generator, config, config.steps, width, channels), run_dir / "generator.pt")
         sample_grid(generator, fixed_noise, run_dir / "samples.png")
@@ -632,7 +649,7 @@ def train_gan(
         generator=generator,
         discriminator=discriminator,
         resumed_from=start if start > 0 else None,
-        images_per_second=ran * config.batch_size / elapsed if ran > 0 else math.nan,
+        images_per_second=speed,
     )
 
 
@@ -844,19 +861,6 @@ def load_autoencoder(path: str | Path, device: str | torch.device = "cpu") -> nn
     return model.to(resolve_device(device)).eval()
 
 
-def _write_status(path: Path, step: int, elapsed: float, speed: float, device: torch.device) -> None:
-    status = {
-        "step": step,
-        "time_s": round(elapsed, 3),
-        "images_per_s": round(speed, 1),
-        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
-    if device.type == "cuda":
-        status["max_cuda_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
-    with open(path, "a") as f:
-        f.write(json.dumps(status) + "\n")
-
-
 def train_autoencoder(
     config: AEConfig,
     data: ImageDataset,
@@ -940,8 +944,7 @@ def train_autoencoder(
                 checkpoint_path,
             )
 
-        bar = tqdm(total=config.steps, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
-        t0, tick_time, tick_step = time.perf_counter(), time.perf_counter(), start
+        ticker = _Ticker(run_dir, config.steps, start, config.batch_size, device, progress)
         step = last_good = start
         try:
             for step in range(start + 1, config.steps + 1):
@@ -950,15 +953,11 @@ def train_autoencoder(
                 if config.kind == "vae":
                     noise = torch.randn(config.batch_size, config.latent_dim, generator=noise_rng).to(device)  # (B, D)
                 losses.record(step, ae_step(model, opt, x, noise, config.kl_weight, autocast_dtype))
-                bar.update()
+                ticker.bar.update()
 
                 if step % config.log_every == 0 or step == config.steps:
                     mean = losses.flush(step)
-                    now = time.perf_counter()
-                    speed = (step - tick_step) * config.batch_size / max(now - tick_time, 1e-9)
-                    tick_time, tick_step = now, step
-                    bar.set_postfix(loss=f"{float(mean[0]):.2f}", mse=f"{float(mean[1]):.4f}", img_s=f"{speed:.0f}")
-                    _write_status(run_dir / "status.jsonl", step, now - t0, speed, device)
+                    ticker.log(step, loss=f"{float(mean[0]):.2f}", mse=f"{float(mean[1]):.4f}")
                 if step % config.checkpoint_every == 0 or step == config.steps:
                     save_checkpoint(step)  # checks the losses and weights first
                     last_good = step
@@ -967,9 +966,8 @@ def train_autoencoder(
         except NonFiniteLossError as exc:
             raise _stopped(exc, last_good, checkpoint_path) from None
         finally:
-            bar.close()
-        ran = step - start
-        elapsed = time.perf_counter() - t0
+            ticker.bar.close()
+        speed = ticker.images_per_second(step)
 
         _save(_autoencoder_file(model, config, config.steps, width, channels), run_dir / "autoencoder.pt")
         reconstruction_grid(model, fixed_images, run_dir / "reconstructions.png")
@@ -980,5 +978,5 @@ def train_autoencoder(
         step=config.steps,
         model=model,
         resumed_from=start if start > 0 else None,
-        images_per_second=ran * config.batch_size / elapsed if ran > 0 else math.nan,
+        images_per_second=speed,
     )
