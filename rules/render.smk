@@ -19,7 +19,13 @@ REN = config["render"]
 MATCHED = REN["matched"]
 CAUCHY_MODELS = [m for m in MODELS if config["models"][m]["prior"] == "cauchy"]
 EMERGENCE_MODEL = REN["void_emergence"]["model"]
-EMERGENCE_STEPS = sorted(set(model_options(EMERGENCE_MODEL)["snapshot_steps"])) if EMERGENCE_MODEL else []
+# The rows of void-emergence: the training snapshots, then the final generator.
+if EMERGENCE_MODEL:
+    _final = model_options(EMERGENCE_MODEL)["steps"]
+    EMERGENCE_STEPS = sorted(set(model_options(EMERGENCE_MODEL)["snapshot_steps"]) - {_final})
+    EMERGENCE_LABELS = [f"step {s}" for s in [*EMERGENCE_STEPS, _final]]
+else:
+    EMERGENCE_STEPS, EMERGENCE_LABELS = [], []
 
 # The figures of the matched-operations paper: figure -> (builder kind, its options).
 MATCHED_FIGURES = {
@@ -284,8 +290,8 @@ rule void_emergence_data:
         options={**{k: v for k, v in REN["void_emergence"].items() if k != "model"}, "endpoints": "opposite"},
         seed=config["seed"],
         stream="void-emergence",
-        checkpoints=lambda wildcards, input: snapshot_files(input.generator[0], EMERGENCE_STEPS),
-        labels=[f"step {s}" for s in EMERGENCE_STEPS],
+        checkpoints=lambda wildcards, input: snapshot_files(input.generator[0], EMERGENCE_STEPS) + [input.generator[0]],
+        labels=EMERGENCE_LABELS,
         row_name="training step" if REN["void_emergence"]["n_pairs"] == 1 else None,
         title=lambda wildcards: f"model {EMERGENCE_MODEL}: linear interpolation from z to -z through the origin, "
         "by training step",

@@ -225,9 +225,10 @@ def test_void_origin_stacks_the_models(built):
 
 
 @pytest.mark.slow
-def test_void_emergence_has_one_row_per_snapshot(built):
+def test_void_emergence_has_one_row_per_snapshot_and_the_final_model(built):
     cfg = REN["void_emergence"]
-    steps = sorted(CFG["models"][cfg["model"]]["snapshot_steps"])
+    final = CFG["models"][cfg["model"]].get("steps", CFG["training"]["steps"])
+    steps = sorted(set(CFG["models"][cfg["model"]]["snapshot_steps"]) - {final}) + [final]
     grid = load(built, "void-emergence")
     assert grid.shape == (len(steps), cfg["n_steps"])
     assert grid.row_labels == [f"step {s}" for s in steps]
