@@ -43,6 +43,19 @@ def test_fc_generator_shape():
     assert not any(isinstance(m, nn.Conv2d | nn.ConvTranspose2d) for m in g.modules())
 
 
+def test_fc_generator_normalizes_each_hidden_layer_and_decodes_per_code_in_eval():
+    g = models.build_generator("fc", latent_dim=12, image_size=32, channels=1, width=4, depth=3)
+    assert [type(m) for m in g.net][:3] == [nn.Linear, nn.BatchNorm1d, nn.ReLU]
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in g.modules()) == 3
+    g(torch.randn(64, 12) * 3)  # train mode: moves the running statistics
+    g.eval()
+    z = torch.randn(6, 12)
+    with torch.no_grad():
+        torch.testing.assert_close(g(z[:1]), g(z)[:1])  # one code, same image, whatever the batch
+    plain = models.FCGenerator(latent_dim=12, image_size=32, channels=1, width=4, batch_norm=False)
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in plain.modules())
+
+
 def test_init_is_glorot_relu_normal():
     g = models.build_generator("dcgan", latent_dim=100, image_size=32, channels=1, width=32)
     layers = [m for m in g.modules() if isinstance(m, nn.Linear | nn.ConvTranspose2d)]

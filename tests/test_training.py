@@ -123,6 +123,15 @@ def test_config_checks(digits, tmp_path):
         training.train_gan(tiny(steps=3, lr=1e-3), digits, tmp_path / "run", progress=False)
 
 
+def test_checkpoint_of_a_changed_network_is_a_clear_error(digits, tmp_path):
+    training.train_gan(tiny(steps=3), digits, tmp_path, progress=False)
+    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    ckpt["generator"] = {f"old.{k}": v for k, v in ckpt["generator"].items()}  # as written by older code
+    torch.save(ckpt, tmp_path / "checkpoint.pt")
+    with pytest.raises(ValueError, match=r"checkpoint.pt does not fit the generator built by this code.*delete"):
+        training.train_gan(tiny(steps=6), digits, tmp_path, progress=False)
+
+
 def test_bfloat16_autocast_runs(digits, tmp_path):
     result = training.train_gan(tiny(steps=2, precision="bfloat16"), digits, tmp_path, progress=False)
     assert all(p.dtype == torch.float32 and p.isfinite().all() for p in result.generator.parameters())

@@ -138,20 +138,32 @@ class FCGenerator(nn.Module):
     z (N, latent_dim) -> images (N, channels, image_size, image_size) in [-1, 1].
 
     The paper gives no sizes for it; we use ``depth`` hidden layers of ``16 * width``
-    units (1024 at the default width 64) with ReLU and no batch normalization, like the
-    DCGAN, and a tanh output layer:
+    units (1024 at the default width 64), each with batch normalization and ReLU, and a
+    tanh output layer:
 
-    ==================================================  =============================
-    layer                                               output shape
-    ==================================================  =============================
-    Linear(latent_dim, 16 width) + ReLU                 (N, 16 width)
-    (depth - 1) x [Linear(16 width, 16 width) + ReLU]   (N, 16 width)
-    Linear(16 width, C H W) + tanh, view                (N, channels, H, W)
-    ==================================================  =============================
+    =======================================================  =======================
+    layer                                                    output shape
+    =======================================================  =======================
+    Linear(latent_dim, 16 width) + BN + ReLU                 (N, 16 width)
+    (depth - 1) x [Linear(16 width, 16 width) + BN + ReLU]   (N, 16 width)
+    Linear(16 width, C H W) + tanh, view                     (N, channels, H, W)
+    =======================================================  =======================
+
+    Unlike the DCGAN, this network needs the batch normalization: without it
+    (``batch_norm=False``) it collapsed to a single image against the DCGAN discriminator
+    on Fashion-MNIST, at width 16 and 32 (1,000 steps); with it, it trained to a balanced
+    game (D(x) 0.65, D(G(z)) 0.36) with varied items. In eval mode the layers use their
+    running statistics, so a code decodes to the same image whatever its batch.
     """
 
     def __init__(
-        self, latent_dim: int = 100, image_size: int = 64, channels: int = 3, width: int = 64, depth: int = 3
+        self,
+        latent_dim: int = 100,
+        image_size: int = 64,
+        channels: int = 3,
+        width: int = 64,
+        depth: int = 3,
+        batch_norm: bool = True,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -168,7 +180,7 @@ class FCGenerator(nn.Module):
         layers: list[nn.Module] = []
         n_in = latent_dim
         for _ in range(depth):
-            layers += [nn.Linear(n_in, hidden), nn.ReLU()]  # (N, hidden)
+            layers += [nn.Linear(n_in, hidden), *([nn.BatchNorm1d(hidden)] * batch_norm), nn.ReLU()]  # (N, hidden)
             n_in = hidden
         layers += [nn.Linear(n_in, channels * image_size * image_size), nn.Tanh()]  # (N, C H W)
         self.net = nn.Sequential(*layers)

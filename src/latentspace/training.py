@@ -242,7 +242,15 @@ def _resume(checkpoint_path: Path, steps: int, run_dir: Path, losses: Any, state
         if start > steps:
             raise ValueError(f"{checkpoint_path} is at step {start}, beyond steps = {steps}")
         for name, obj in stateful.items():
-            obj.load_state_dict(state[name])
+            try:
+                obj.load_state_dict(state[name])
+            except (RuntimeError, ValueError, KeyError) as exc:
+                reason = str(exc).strip().splitlines()[0]
+                raise ValueError(
+                    f"{checkpoint_path} does not fit the {name} built by this code, which has changed "
+                    f"since the checkpoint was written ({reason}); delete {run_dir} (or use a new run "
+                    "directory) to train from scratch"
+                ) from None
         for name, rng in rngs.items():
             rng.set_state(state[name])
         losses.load_state_dict(state["losses"])
