@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
+# TeX Live for results/reproduction.pdf (latentspace.latexdoc.TEX_PACKAGES)
+TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra latexmk lmodern
 
-.PHONY: setup reproduce test lint bench clean
+.PHONY: setup reproduce test lint bench docs clean
 
 setup: $(VENV)/.installed
 
@@ -16,6 +18,13 @@ $(VENV)/.installed: pyproject.toml
 		(apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
 		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1)) || \
 		echo "note: could not install dataset-fashion-mnist; Fashion-MNIST will be downloaded"; fi
+	@# TeX Live for the reproduction PDF (about 40 s), likewise; without it the default
+	@# target leaves results/reproduction.pdf out and says what to install.
+	-@if ! (command -v latexmk && kpsewhich lmodern.sty adjustbox.sty newunicodechar.sty) >/dev/null 2>&1 && \
+		[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get install -y -q --no-install-recommends $(TEX_PACKAGES) >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends $(TEX_PACKAGES) >/dev/null 2>&1)) || \
+		echo "note: could not install $(TEX_PACKAGES); results/reproduction.pdf will be left out"; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
@@ -26,6 +35,15 @@ reproduce: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# docs/results.md is generated: the template docs/results.md.j2 rendered over the default
+# run's claims ledger. After `make reproduce` (default config), this copies the run's
+# rendering and ledger into docs/; tests/test_claims.py checks that they agree.
+docs: setup
+	$(BIN)/snakemake --cores $(CORES) results/results.md results/tables/claims.csv
+	mkdir -p docs/default-run
+	cp results/results.md docs/results.md
+	cp results/data/values.json results/tables/claims.csv docs/default-run/
 
 lint: setup
 	$(BIN)/ruff check .

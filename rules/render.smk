@@ -19,13 +19,7 @@ REN = config["render"]
 MATCHED = REN["matched"]
 CAUCHY_MODELS = [m for m in MODELS if config["models"][m]["prior"] == "cauchy"]
 EMERGENCE_MODEL = REN["void_emergence"]["model"]
-# The rows of void-emergence: the training snapshots, then the final generator.
-if EMERGENCE_MODEL:
-    _final = model_options(EMERGENCE_MODEL)["steps"]
-    EMERGENCE_STEPS = sorted(set(model_options(EMERGENCE_MODEL)["snapshot_steps"]) - {_final})
-    EMERGENCE_LABELS = [f"step {s}" for s in [*EMERGENCE_STEPS, _final]]
-else:
-    EMERGENCE_STEPS, EMERGENCE_LABELS = [], []
+VOID_EMERGENCE_STEPS = emergence_steps(EMERGENCE_MODEL)  # the rows of void-emergence
 
 # The figures of the matched-operations paper: figure -> (builder kind, its options).
 MATCHED_FIGURES = {
@@ -199,6 +193,43 @@ rule plot_operations_compare:
         "../workflow/scripts/plot_grid.py"
 
 
+rule operations_compare_opposite_data:
+    input:
+        generator=rules.operations_compare_data.input.generator,
+    output:
+        npz=grid_file("operations-compare-opposite"),
+    params:
+        kind="interpolations",
+        options={**{k: v for k, v in REN["operations_compare"].items() if k != "model"}, "endpoints": "opposite"},
+        seed=config["seed"],
+        stream="operations-compare-opposite",
+        checkpoints=lambda wildcards, input: list(input.generator),
+        labels=None,
+        title=lambda wildcards: f"model {REN['operations_compare']['model']}: {{title}}",
+    threads: 1
+    log:
+        LOGS / "operations_compare_opposite_data.log",
+    benchmark:
+        BENCH / "operations_compare_opposite_data.tsv"
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/render_grid.py"
+
+
+rule plot_operations_compare_opposite:
+    input:
+        npz=rules.operations_compare_opposite_data.output.npz,
+    output:
+        **figure("operations-compare-opposite"),
+    log:
+        LOGS / "plot_operations_compare_opposite.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/plot_grid.py"
+
+
 rule matched_data:
     input:
         generator=rules.train_gan.output.generator,
@@ -290,8 +321,8 @@ rule void_emergence_data:
         options={**{k: v for k, v in REN["void_emergence"].items() if k != "model"}, "endpoints": "opposite"},
         seed=config["seed"],
         stream="void-emergence",
-        checkpoints=lambda wildcards, input: snapshot_files(input.generator[0], EMERGENCE_STEPS) + [input.generator[0]],
-        labels=EMERGENCE_LABELS,
+        checkpoints=lambda wildcards, input: emergence_checkpoints(input.generator[0], VOID_EMERGENCE_STEPS),
+        labels=[f"step {s}" for s in VOID_EMERGENCE_STEPS],
         row_name="training step" if REN["void_emergence"]["n_pairs"] == 1 else None,
         title=lambda wildcards: f"model {EMERGENCE_MODEL}: linear interpolation from z to -z through the origin, "
         "by training step",
@@ -440,6 +471,7 @@ RENDER_TARGETS = [
     *expand(rules.plot_interp.output, endpoints=["random", "opposite"], model=MODELS),
     *(rules.plot_interp_tails.output if CAUCHY_MODELS else []),
     *(rules.plot_operations_compare.output if REN["operations_compare"]["model"] else []),
+    *(rules.plot_operations_compare_opposite.output if REN["operations_compare"]["model"] else []),
     *expand(rules.plot_matched.output, figure=list(MATCHED_FIGURES), model=MATCHED["models"]),
     *(rules.plot_void_origin.output if REN["void_origin"]["models"] else []),
     *(rules.plot_void_emergence.output if EMERGENCE_MODEL else []),

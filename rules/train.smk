@@ -12,6 +12,7 @@ rule download_dataset:
     params:
         root=lambda wildcards, output: str(Path(output.ready).parent),
         archive=config["dataset"]["archive"],
+        verify=config["dataset"]["verify"],
     log:
         LOGS / "download_dataset_{dataset}.log",
     conda:

@@ -14,6 +14,8 @@ critical values by factors of 2.6 or more, mostly 8 or more.)
 from __future__ import annotations
 
 import math
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -123,6 +125,28 @@ def built(tmp_path_factory):
     again = snakemake(workdir, "-n")
     (workdir / "second-run.txt").write_text(f"{again.returncode}\n{again.stdout}{again.stderr}")
     return workdir
+
+
+def copy_of(built: Path, dest: Path) -> Path:
+    """A copy of the workflow directory ``built`` at ``dest``: results, logs and Snakemake's
+    metadata, with their times. A test that deletes, rebuilds or reruns anything works on
+    one, so that the shared run stays complete and up to date for every other test, in any
+    order."""
+    shutil.copytree(built, dest, symlinks=True)
+    return dest
+
+
+def planned_rules(stdout: str) -> dict[str, int]:
+    """Rule name -> job count in the job-stats table of a dry run (``snakemake -n``); raises
+    when the output holds no such table, so that a check of the plan cannot pass on output
+    it failed to parse."""
+    if "Job stats:" not in stdout:
+        raise AssertionError(f"no job stats in the dry run's output:\n{stdout[-2000:]}")
+    table = stdout.split("Job stats:", 1)[1].split("\ntotal", 1)[0]
+    jobs = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)}
+    if not jobs:
+        raise AssertionError(f"no jobs in the job stats of the dry run:\n{table}")
+    return jobs
 
 
 def rejected(workdir: Path, config: dict, *args: str) -> str:

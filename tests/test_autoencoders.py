@@ -253,6 +253,34 @@ def test_evaluate_table_rows(trained):
     assert df["fid"].idxmin() == 0 and df["swd"].idxmin() == 0
 
 
+class PooledInception(PixelFeatures):
+    """A second stand-in extractor, named as the Inception one: 2 x 2 pooled pixels."""
+
+    name = "inception"
+
+    def __call__(self, images):
+        return nn.functional.adaptive_avg_pool2d(images, 2).flatten(1), None
+
+
+def test_evaluate_with_several_extractors(trained):
+    # The workflow passes every FID extractor of metrics.extractors, Inception's first:
+    # "fid" is the first one's, and each gets its own fid_<name> columns.
+    test = data.load("digits", split="test", size=16).images()[:60]
+    laws = {"normal": priors.get("normal")}
+    def kwargs():  # the same prior draws in every call
+        return dict(splits=2, n_projections=20, generator=torch.Generator().manual_seed(0))
+
+    both = autoencoders.evaluate(trained, test, laws, {"inception": PooledInception(), "classifier": PixelFeatures()},
+                                 **kwargs())
+    assert list(both.columns[5:11]) == ["fid", "fid_std", "fid_inception", "fid_inception_std", "fid_classifier",
+                                        "fid_classifier_std"]
+    assert (both["fid"] == both["fid_inception"]).all() and not (both["fid"] == both["fid_classifier"]).all()
+    alone = autoencoders.evaluate(trained, test, laws, PixelFeatures(), **kwargs())
+    np.testing.assert_allclose(alone["fid"], both["fid_classifier"])
+    with pytest.raises(ValueError, match="no feature extractor"):
+        autoencoders.evaluate(trained, test, laws, {}, **kwargs())
+
+
 def test_grids(trained):
     test = data.load("digits", split="test", size=16).images()[:6]
     grid = autoencoders.reconstruction_grid(trained, test)

@@ -173,7 +173,10 @@ def test_display_tables():
 
 
 def test_extractors_named_clearly():
-    assert evaluation.metrics_for(["classifier", "inception"]) == ["fid_classifier", "is_classifier", "fid_inception"]
+    assert evaluation.metrics_for(["classifier", "inception"]) == [
+        "fid_classifier", "is_classifier", "kid_classifier", "precision_classifier", "recall_classifier",
+        "fid_inception", "kid_inception", "precision_inception", "recall_inception",
+    ]
     with pytest.raises(ValueError, match="unknown extractor"):
         evaluation.metrics_for(["vgg"])
     with pytest.raises(FileNotFoundError, match="metrics.inception_weights"):

@@ -314,6 +314,30 @@ def test_reference_stats_cache(digits, extractor, tmp_path):
     assert metrics.FeatureStats.load(cache).n == 100
 
 
+def test_reference_stats_cache_is_keyed_by_the_images(digits, extractor, tmp_path):
+    """Other images of the same count, extractor and fingerprint are recomputed, not read
+    from the cache (the cache used to be keyed by the count: a silently wrong FID)."""
+    train, test = digits
+    cache = tmp_path / "ref.npz"
+    first = metrics.reference_stats(extractor, test, cache=cache)
+    assert first.images == metrics.images_digest(test) and first.images.startswith("sha256:")
+    other = train.subset(len(test))  # same count, other pixels
+    counting = Counting(extractor)
+    second = metrics.reference_stats(counting, other, cache=cache)
+    assert counting.seen == len(test)  # recomputed
+    assert second.n == first.n and not np.allclose(second.mu, first.mu)
+    assert np.array_equal(second.mu, metrics.FeatureStats.from_features(metrics.extract(extractor, other)).mu)
+    assert metrics.FeatureStats.load(cache).images == metrics.images_digest(other)
+    # One changed pixel is another content hash.
+    changed = test.pixels.clone()
+    changed[0, 0, 0, 0] += 1e-3
+    assert metrics.images_digest(changed) != metrics.images_digest(test)
+    assert metrics.images_digest(test.pixels.clone()) == metrics.images_digest(test)
+    counting.seen = 0
+    metrics.reference_stats(counting, data.ImageDataset(changed, None, "digits"), cache=cache)
+    assert counting.seen == len(test)
+
+
 # --------------------------------------------------------------------------- reconstruction
 
 

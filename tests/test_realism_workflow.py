@@ -6,17 +6,14 @@ Reuses the one end-to-end run `built` (the ri-* figures are part of `all`)."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from conftest import TEST_CONFIG, fresh_config, rejected, snakemake
+from conftest import copy_of, fresh_config, planned_rules, rejected, snakemake
 
 from latentspace.plotting import Grid
 
-CFG = yaml.safe_load(TEST_CONFIG.read_text())
+CFG = fresh_config()
 RI = CFG["realism"]
 MODELS = RI["models"]
 FIGURES = [f"{kind}-{model}" for kind in ("ri-paths", "ri-profiles", "ri-projection") for model in MODELS]
@@ -79,28 +76,23 @@ def test_profiles_and_summary(built, model):
     summary = pd.read_csv(built / "results/data/realism" / f"ri-summary-{model}.csv")
     assert len(summary) == 2 * n_pairs
     energy = summary.pivot(index="pair", columns="path", values="energy")
-    assert (energy["ri_optimal"] <= energy["linear"]).all()
+    # The optimiser keeps its best iterate, which includes the linear start, so "<=" would
+    # hold with no optimisation at all: require a real decrease (it is 25-30 % here).
+    assert (energy["ri_optimal"] < 0.99 * energy["linear"]).all(), energy
     grid = load(built, model)
     np.testing.assert_allclose(np.asarray(grid.extra["energy"])[:, 0], energy["linear"], rtol=1e-8)
 
 
-def planned_rules(stdout: str) -> set[str]:
-    """Rule names in the job stats table of a dry run."""
-    table = stdout.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, flags=re.M)}
-
-
 @pytest.mark.slow
-def test_a_figure_replots_without_optimising(built):
+def test_a_figure_replots_without_optimising(built, tmp_path):
+    work = copy_of(built, tmp_path / "w")
     name = f"ri-paths-{MODELS[0]}"
-    pdf = built / "results/figures" / f"{name}.pdf"
+    pdf = work / "results/figures" / f"{name}.pdf"
     pdf.unlink()
-    try:
-        run = snakemake(built, "-n", f"results/figures/{name}.pdf")
-        assert run.returncode == 0, run.stderr
-        assert planned_rules(run.stdout) == {"plot_ri_paths"}, run.stdout
-    finally:  # the later tests of the session expect a complete run
-        run = snakemake(built, "--cores", "1", f"results/figures/{name}.pdf")
+    run = snakemake(work, "-n", f"results/figures/{name}.pdf")
+    assert run.returncode == 0, run.stderr
+    assert planned_rules(run.stdout) == {"plot_ri_paths": 1}, run.stdout
+    run = snakemake(work, "--cores", "1", f"results/figures/{name}.pdf")
     assert run.returncode == 0, run.stderr[-3000:]
     assert pdf.read_bytes().startswith(b"%PDF-")
 

@@ -5,16 +5,13 @@ the model names under `render:`. Reuses the one end-to-end run `built`."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
-import yaml
-from conftest import TEST_CONFIG, fresh_config, rejected, snakemake
+from conftest import copy_of, fresh_config, planned_rules, rejected, snakemake
 
 from latentspace.plotting import Grid
 
-CFG = yaml.safe_load(TEST_CONFIG.read_text())
+CFG = fresh_config()
 REN = CFG["render"]
 MODELS = sorted(CFG["models"])
 MATCHED = ["two-point", "midpoints", "four-point", "vicinity", "random-walk"]
@@ -27,7 +24,7 @@ def render_figures(cfg: dict) -> list[str]:
     names += [f"interp-{e}-{m}" for e in ("random", "opposite") for m in models]
     if any(cfg["models"][m]["prior"] == "cauchy" for m in models):
         names.append("interp-tails")
-    names += ["operations-compare"] if ren["operations_compare"]["model"] else []
+    names += ["operations-compare", "operations-compare-opposite"] if ren["operations_compare"]["model"] else []
     names += [f"{f}-{m}" for f in MATCHED for m in ren["matched"]["models"]]
     names += ["void-origin"] if ren["void_origin"]["models"] else []
     names += ["void-emergence"] if ren["void_emergence"]["model"] else []
@@ -62,6 +59,7 @@ def test_test_config_exercises_every_family():
         "interp-opposite-",
         "interp-tails",
         "operations-compare",
+        "operations-compare-opposite",
         *MATCHED,
         "void-origin",
         "void-emergence",
@@ -168,6 +166,28 @@ def test_operations_compare_shares_the_endpoints(built):
 
 
 @pytest.mark.slow
+def test_operations_compare_opposite_runs_every_operation_from_z_to_minus_z(built):
+    # First paper, Fig. 18: Cauchy-linear (beside the other operations) between z and -z.
+    cfg = REN["operations_compare"]
+    ops = cfg.get("ops", ["linear", "slerp", "normalized", "cauchy_linear", "spherical_cauchy_linear", "ot_matched"])
+    grid = load(built, "operations-compare-opposite")
+    assert grid.shape == (cfg["n_pairs"] * len(ops), cfg["n_steps"])
+    assert grid.row_labels == ops * cfg["n_pairs"]
+    assert grid.extra["endpoints"] == "opposite" and "opposite points" in grid.title
+    check_images(grid)
+    z = grid.latents.astype(np.float64).reshape(cfg["n_pairs"], len(ops), cfg["n_steps"], -1)
+    np.testing.assert_allclose(z[:, :, -1], -z[:, :, 0], rtol=1e-5, atol=1e-5)  # from z to -z
+    np.testing.assert_allclose(z[:, :, 0], np.broadcast_to(z[:, :1, 0], z[:, :, 0].shape), rtol=1e-5, atol=1e-5)
+    if cfg["n_steps"] % 2:  # t = 1/2: the origin for the odd maps of z (linear, Cauchy-linear, ...) ...
+        mid = np.linalg.norm(z[:, :, cfg["n_steps"] // 2], axis=-1)
+        through = [ops.index(op) for op in ("linear", "normalized", "cauchy_linear", "ot_matched") if op in ops]
+        around = [ops.index(op) for op in ("slerp", "spherical_cauchy_linear") if op in ops]
+        assert np.all(mid[:, through] < 1e-5)
+        # ... while slerp and spherical Cauchy-linear keep the endpoints' norm
+        np.testing.assert_allclose(mid[:, around], np.linalg.norm(z[:, around, 0], axis=-1), rtol=1e-4)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("model", REN["matched"]["models"])
 def test_matched_grids(built, model):
     cfg = REN["matched"]
@@ -266,25 +286,18 @@ def test_same_stream_gives_same_codes_to_models_of_one_prior(built):
 # --------------------------------------------------------------------------- rebuilding
 
 
-def planned_rules(stdout: str) -> set[str]:
-    """Rule names in the job stats table of a dry run."""
-    table = stdout.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, flags=re.M)}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "rule"), [("void-emergence", "plot_void_emergence"), ("samples-cauchy", "plot_samples")]
 )
-def test_one_figure_replots_without_decoding(built, name, rule):
-    pdf = built / "results/figures" / f"{name}.pdf"
+def test_one_figure_replots_without_decoding(built, tmp_path, name, rule):
+    work = copy_of(built, tmp_path / "w")  # its own copy: no other test's rebuilds matter
+    pdf = work / "results/figures" / f"{name}.pdf"
     pdf.unlink()
-    try:
-        run = snakemake(built, "-n", f"results/figures/{name}.pdf")
-        assert run.returncode == 0, run.stderr
-        assert planned_rules(run.stdout) == {rule}, run.stdout  # no decoding, no training
-    finally:  # the later tests of the session expect a complete run
-        run = snakemake(built, "--cores", "1", f"results/figures/{name}.pdf")
+    run = snakemake(work, "-n", f"results/figures/{name}.pdf")
+    assert run.returncode == 0, run.stderr
+    assert planned_rules(run.stdout) == {rule: 1}, run.stdout  # no decoding, no training
+    run = snakemake(work, "--cores", "1", f"results/figures/{name}.pdf")
     assert run.returncode == 0, run.stderr[-3000:]
     assert pdf.read_bytes().startswith(b"%PDF-")
 

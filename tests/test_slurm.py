@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, SNAKEMAKE, TEST_CONFIG
+from conftest import ROOT, SNAKEMAKE, TEST_CONFIG, fresh_config
 from slurm_cluster import LocalSlurm, Unavailable, install
 from workflow_rules import load
 
@@ -167,7 +167,7 @@ def test_test_config_runs_through_slurm(cluster, tmp_path):
 
 @pytest.mark.slow
 def test_cancelled_training_job_resumes_from_its_checkpoint(cluster, tmp_path):
-    cfg = yaml.safe_load(TEST_CONFIG.read_text())
+    cfg = fresh_config()
     steps, every = 1200, 20
     cfg["models"]["cauchy"].update(steps=steps, checkpoint_every=every)
     configfile = tmp_path / "long.yaml"

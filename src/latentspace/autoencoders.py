@@ -23,9 +23,10 @@ elsewhere.
 
 The paper defines neither its SWD nor the features of its FID for this table. Here the
 SWD is taken between pixel vectors (not the multi-scale patch SWD of Karras et al.),
-and the FID uses whatever extractor the caller passes (the workflow: the dataset
-classifier of :mod:`latentspace.classifier`), so the numbers compare the two models with
-each other, not with the paper's face numbers.
+and the FID uses whatever extractors the caller passes (the workflow: those
+``metrics.extractors`` names, the dataset classifier of :mod:`latentspace.classifier` by
+default, InceptionV3 at paper scale), so the numbers compare the two models with each
+other, not with the paper's face numbers.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def evaluate(
     models: Mapping[str, nn.Module],
     test: Tensor,
     priors: Mapping[str, Prior],
-    extractor: metrics.FeatureExtractor,
+    extractor: metrics.FeatureExtractor | Mapping[str, metrics.FeatureExtractor],
     *,
     splits: int = 5,
     n_projections: int = 200,
@@ -152,6 +153,7 @@ def evaluate(
     batch_size: int = 256,
     baseline: Tensor | None = None,
     log: Any = None,
+    metric_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Score each model (name -> SAE or VAE) against the test images ``test``
     (N, C, H, W): one row for its reconstructions of ``test`` (the paper's Table 2:
@@ -162,19 +164,48 @@ def evaluate(
     (how the decoder was fed), ``mse`` and ``mse_std`` (the mean and std over images of
     the per-image MSE), ``fid`` and ``fid_std`` (of all N images against the test images'
     features, and the std over ``splits`` parts, :func:`latentspace.metrics.evaluate`),
-    ``swd`` and ``swd_std`` (likewise, in pixel space), ``n``. Every model is fed the
+    ``swd`` and ``swd_std`` (likewise, in pixel space), ``n``. ``extractor`` is one
+    feature extractor or several by name (e.g. inception and classifier); ``fid`` is the
+    first one's, and with several each adds ``fid_<name>`` and ``fid_<name>_std`` after
+    ``fid_std``. Every model is fed the
     same prior draws (``generator`` is forked per prior). A ``baseline`` image set (e.g.
     N training images) adds a row ``model`` = "data" that shows the floor of FID and SWD
     at this N. ``log`` (a callable taking a message) hears each row.
+
+    With a first extractor that has features (classifier or inception), ``kid``,
+    ``precision``, ``recall`` and their ``_std`` follow the FID columns: KID and
+    precision/recall of its features against the test images' (``metric_options`` go to
+    :func:`latentspace.metrics.evaluate`: KID's subsets, precision/recall's k and sample
+    count, their seed).
     """
     n = len(test)
-    reference = {extractor.name: metrics.FeatureStats.from_features(metrics.extract(extractor, test))}
-    metric = f"fid_{extractor.name}"
+    extractors = dict(extractor) if isinstance(extractor, Mapping) else {extractor.name: extractor}
+    if not extractors:
+        raise ValueError("evaluate: no feature extractor")
+    reference = {
+        name: metrics.FeatureStats.from_features(metrics.extract(e, test), keep_features=True)
+        for name, e in extractors.items()
+    }
+    names = [f"fid_{name}" for name in extractors]
+    first_extractor = next(iter(extractors))
+    sample_metrics = (
+        [f"{kind}_{first_extractor}" for kind in ("kid", "precision", "recall")]
+        if f"kid_{first_extractor}" in metrics.METRICS else []
+    )
     seeds = {label: int(torch.randint(0, 2**62, (1,), generator=generator)) for label in priors}
 
     def score(x: Tensor, **labels: Any) -> dict[str, Any]:
-        result = metrics.evaluate(x, [metric], {extractor.name: extractor}, reference, splits=splits)[metric]
-        row = {**labels, "fid": result.value, "fid_std": result.std, **_swd_row(x, test, splits, n_projections, seed)}
+        results = metrics.evaluate(
+            x, names + sample_metrics, extractors, reference, splits=splits, **dict(metric_options or {})
+        )
+        first = results[names[0]]
+        row = {**labels, "fid": first.value, "fid_std": first.std}
+        for name in names if len(names) > 1 else []:
+            row[name], row[f"{name}_std"] = results[name].value, results[name].std
+        for name in sample_metrics:
+            kind = name.split("_")[0]
+            row[kind], row[f"{kind}_std"] = results[name].value, results[name].std
+        row.update(_swd_row(x, test, splits, n_projections, seed))
         row["n"] = len(x)
         if log is not None:
             log(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))

@@ -27,8 +27,8 @@ the CPU (full-resolution maps in every layer's first convolution). Training is A
 learning-rate decay to zero over ``steps`` steps, batches drawn from a fresh seeded
 permutation each epoch; no augmentation. A run of a minute or two is not checkpointed
 midway: :func:`train_classifier` writes one file at the end (atomically), which
-:func:`load_classifier` reads back; ``torch.load(path, weights_only=True)`` reads it too
-and shows ``test_accuracy``, ``steps``, ``config`` and ``data``.
+:func:`load_classifier` reads back; :func:`latentspace.files.load` reads it as a plain
+dict and shows ``test_accuracy``, ``steps``, ``config`` and ``data``.
 
     >>> from latentspace import classifier, data
     >>> train = data.load("digits", split="train", size=16)
@@ -55,6 +55,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from . import files
 from ._registry import from_options
 from .atomic import write_atomic as _write_atomic
 from .data import ImageDataset
@@ -346,13 +347,15 @@ def train_classifier(
 def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> SmallCNN:
     """The classifier saved by :func:`train_classifier`, in eval mode on ``device``."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"classifier checkpoint {path} does not exist; train one with train_classifier()")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(saved, dict) or saved.get("kind") != KIND or saved.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(
-            f"{path} is not a classifier checkpoint of format {CHECKPOINT_FORMAT} written by train_classifier"
-        )
-    model = SmallCNN(**saved["params"])
-    model.load_state_dict(saved["state_dict"])
+    remedy = "delete it and train it again with train_classifier() (in the workflow, rerun the train_classifier rule)"
+    what = "classifier checkpoint"
+    saved = files.load(path, what, remedy, keys=("kind", "params", "state_dict"), format=CHECKPOINT_FORMAT)
+    if saved["kind"] != KIND:
+        raise files.DamagedFileError(path, f"is a {saved['kind']!r} file, not a {what} written by train_classifier",
+                                     remedy)
+    try:
+        model = SmallCNN(**saved["params"])
+    except (TypeError, ValueError) as exc:
+        raise files.DamagedFileError(path, f"describes a network this code cannot build ({exc})", remedy) from None
+    files.load_state(model, saved["state_dict"], path, "classifier", remedy)
     return model.to(resolve_device(device)).eval()

@@ -56,6 +56,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import files as _files
+
 __all__ = [
     "ImageDataset",
     "ChecksumError",
@@ -456,7 +458,8 @@ def _load_celeba(
     _prepare_celeba(root, archive, download, verify)
     cache = root / "celeba" / f"cache-{split}-{size}-crop{crop}.npy"
     if cache.exists():
-        return ImageDataset(torch.from_numpy(np.load(cache)[:limit].copy()), None, "celeba")
+        pixels = _files.load(cache, "CelebA image cache", "delete it: the next load decodes the JPEGs again")
+        return ImageDataset(torch.from_numpy(pixels[:limit].copy()), None, "celeba")
     read, files = _celeba_members(root)
     first, last = _CELEBA_SPLITS[split]
     files = [f for f in files if first <= int(Path(f).stem) <= last][:limit]
@@ -553,8 +556,10 @@ _UNSET: Any = object()
 
 def load_configured(section: Mapping[str, Any], split: str = "train", limit: int | None = _UNSET) -> ImageDataset:
     """:func:`load` from a config's ``dataset:`` section (keys name, root, size, limit,
-    archive): ``archive`` applies to CelebA only, ``limit`` (default: the section's) to
-    this split."""
+    archive, verify): ``archive`` and ``verify`` apply to CelebA only, ``limit`` (default:
+    the section's) to this split."""
     options = {"archive": section["archive"]} if section.get("archive") and section["name"] == "celeba" else {}
+    if section["name"] == "celeba" and "verify" in section:
+        options["verify"] = bool(section["verify"])
     limit = section.get("limit") if limit is _UNSET else limit
     return load(section["name"], root=section["root"], split=split, size=section["size"], limit=limit, **options)

@@ -40,6 +40,9 @@ __all__ = [
     "score",
     "score_sets",
     "relative_change",
+    "PATH_ENDPOINTS",
+    "score_paths",
+    "display_path_lengths",
 ]
 
 # Algorithm 1 of the spherical auto-encoder paper, step by step: as drawn, step 3 only,
@@ -169,16 +172,22 @@ def score(
     *,
     splits: int = 5,
     batch_size: int = 500,
+    metric_options: Mapping[str, Any] | None = None,
 ) -> dict[str, metrics.MetricResult]:
     """Decode ``latents`` (n, D) with ``generator`` and compute the metrics ``names``
     (see :func:`latentspace.metrics.metric_names`) of the images; non-finite codes raise
-    ValueError instead of scoring NaN images."""
+    ValueError instead of scoring NaN images. ``metric_options`` go to
+    :func:`latentspace.metrics.evaluate` (KID's subsets, precision/recall's k and sample
+    count, their seed); :func:`latentspace.metrics.evaluate` rounds the decoded images to
+    8 bits before extracting features, as the standard implementations do."""
     if latents.ndim != 2:
         raise ValueError(f"score: latents must have shape (n, D), got {tuple(latents.shape)}")
     if not bool(torch.isfinite(latents).all()):
         raise ValueError("score: the latents hold NaN or infinite values")
     images = render.decode(generator, latents, batch_size)
-    return metrics.evaluate(images, list(names), extractors, reference, splits=splits, batch_size=batch_size)
+    return metrics.evaluate(
+        images, list(names), extractors, reference, splits=splits, batch_size=batch_size, **dict(metric_options or {})
+    )
 
 
 def score_sets(
@@ -192,15 +201,19 @@ def score_sets(
     seed: int,
     splits: int = 5,
     log: Any = None,
+    metric_options: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Every set of :func:`latent_sets` for ``model`` scored with the metrics ``names``:
     one row per set, its labels, then per metric ``<metric>`` (the value on all n images)
     and ``<metric>_std`` (the standard deviation over the splits), and ``n``, ``splits``.
-    ``log`` (a callable taking a message) hears about each set as it is scored."""
+    ``log`` (a callable taking a message) hears about each set as it is scored;
+    ``metric_options`` go to :func:`score`."""
     rows = []
     for labels, latents in latent_sets(kind, model.prior, model.latent_dim, n, seed, **options):
-        results = score(model.generator, latents, names, extractors, reference, splits=splits)
+        results = score(
+            model.generator, latents, names, extractors, reference, splits=splits, metric_options=metric_options
+        )
         row: dict[str, Any] = dict(labels)
         for name, result in results.items():
             row[name], row[f"{name}_std"] = result.value, result.std
@@ -219,8 +232,21 @@ def relative_change(values: pd.Series, baseline: float) -> pd.Series:
 # --------------------------------------------------------------------------- extractors and tables
 
 # The metrics each extractor gives (see latentspace.metrics.METRICS).
-EXTRACTOR_METRICS = {"classifier": ("fid_classifier", "is_classifier"), "inception": ("fid_inception",)}
-METRIC_LABELS = {"fid_classifier": "FID (classifier)", "is_classifier": "IS (classifier)", "fid_inception": "FID (Inception)"}
+# inception is the TF-Inception FID network (pool features, no logits); inception_logits is
+# torchvision's ImageNet InceptionV3, whose class posteriors give the Inception Score.
+EXTRACTOR_METRICS = {
+    "classifier": ("fid_classifier", "is_classifier", "kid_classifier", "precision_classifier", "recall_classifier"),
+    "inception": ("fid_inception", "kid_inception", "precision_inception", "recall_inception"),
+    "inception_logits": ("is_inception",),
+}
+METRIC_LABELS = {"fid_classifier": "FID (classifier)", "is_classifier": "IS (classifier)",
+                 "fid_inception": "FID (Inception)", "is_inception": "IS (Inception)",
+                 **{f"{kind}_{x}": f"{label} ({name})" for x, name in (("classifier", "classifier"), ("inception", "Inception"))
+                    for kind, label in (("kid", "KID"), ("precision", "precision"), ("recall", "recall"))}}
+# Decimals shown per metric kind (KID is a small squared distance, precision/recall fractions).
+METRIC_DIGITS = {"kid": 4, "precision": 3, "recall": 3}
+# Kinds whose change against random samples the midpoint table shows (KID's baseline is near 0).
+CHANGE_KINDS = ("fid", "is")
 
 
 def metrics_for(extractor_names: Sequence[str]) -> list[str]:
@@ -236,10 +262,12 @@ def load_extractors(
     classifier: str | None = None,
     inception: str | None = None,
     device: str | torch.device = "auto",
+    inception_logits: str | None = None,
 ) -> dict[str, metrics.FeatureExtractor]:
-    """The feature extractors ``names`` ("classifier", "inception"), from the classifier
-    checkpoint and the InceptionV3 TorchScript file given; a missing path or file raises
-    an error that says which setting to fill in."""
+    """The feature extractors ``names`` ("classifier", "inception", "inception_logits"),
+    from the classifier checkpoint, the InceptionV3 TorchScript file and the ImageNet
+    InceptionV3 weights given (:func:`latentspace.inception.load_inception_logits`); a
+    missing path or file raises an error that says which setting to fill in."""
     metrics_for(names)
     out: dict[str, metrics.FeatureExtractor] = {}
     for name in names:
@@ -247,6 +275,15 @@ def load_extractors(
             if classifier is None:
                 raise ValueError("load_extractors: the classifier extractor needs the classifier checkpoint's path")
             out[name] = metrics.ClassifierExtractor.from_file(classifier, device)
+        elif name == "inception_logits":
+            from .inception import load_inception_logits
+
+            if inception_logits is None:
+                raise FileNotFoundError(
+                    "the inception_logits extractor needs ImageNet InceptionV3 weights: set "
+                    "metrics.inception_logits_weights, or leave it null for the workflow to download them"
+                )
+            out[name] = load_inception_logits(inception_logits, device)
         else:
             if inception is None:
                 raise FileNotFoundError(
@@ -265,8 +302,8 @@ def _pm(df: pd.DataFrame, name: str, digits: int) -> list[str]:
 def display_table(kind: str, df: pd.DataFrame) -> pd.DataFrame:
     """The LaTeX view of the scores of :func:`score_sets` (rows of several models
     concatenated, with a ``model`` or ``step`` column): each metric as "value ± std over
-    the splits"; ``midpoints`` adds each metric's change against the model's random
-    samples in percent; ``treated`` puts the treatments side by side per noise, as the
+    the splits"; ``midpoints`` adds the FID's and IS's change against the model's random
+    samples in percent (not KID's, whose baseline is near 0); ``treated`` puts the treatments side by side per noise, as the
     spherical auto-encoder paper's Table 1 does."""
     names = [m for m in METRIC_LABELS if m in df.columns]
     if not names:
@@ -274,7 +311,7 @@ def display_table(kind: str, df: pd.DataFrame) -> pd.DataFrame:
     if kind == "treated":
         blocks = []
         for name in names:
-            frame = df.assign(value=_pm(df, name, 2))
+            frame = df.assign(value=_pm(df, name, METRIC_DIGITS.get(name.split("_")[0], 2)))
             wide = frame.pivot(index="noise", columns="treatment", values="value")
             wide = wide.reindex(index=list(dict.fromkeys(df["noise"])), columns=list(TREATMENTS))
             blocks.append(wide.reset_index().rename(columns={"noise": "noise law"}).assign(metric=METRIC_LABELS[name]))
@@ -285,10 +322,81 @@ def display_table(kind: str, df: pd.DataFrame) -> pd.DataFrame:
     if "alpha" in out:
         out["alpha"] = [f"{a:g}" for a in out["alpha"]]
     for name in names:
-        digits = 2
+        digits = METRIC_DIGITS.get(name.split("_")[0], 2)
         out[METRIC_LABELS[name]] = _pm(df, name, digits)
-        if kind == "midpoints":
+        if kind == "midpoints" and name.split("_")[0] in CHANGE_KINDS:
             base = df[df["set"] == "random"].set_index("model")[name]
             change = relative_change(df[name], df["model"].map(base))
             out[f"{METRIC_LABELS[name]} change (%)"] = [f"{v:+.1f}" if v == v else "--" for v in change]
     return out
+
+
+# --------------------------------------------------------------------------- path length
+
+# Endpoint pairs of the path-length table (latentspace.render.endpoint_pairs): random
+# pairs, and z to -z (the linear path crosses the origin at t = 1/2).
+PATH_ENDPOINTS = ("random", "opposite")
+
+
+def score_paths(
+    model: render.Model,
+    extractor: metrics.FeatureExtractor,
+    ops: Sequence[str],
+    *,
+    n: int,
+    seed: int,
+    endpoints: Sequence[str] = PATH_ENDPOINTS,
+    t_draws: int | None = None,
+    bins: int = 10,
+    log: Any = None,
+) -> pd.DataFrame:
+    """Perceptual path length (:func:`latentspace.metrics.path_length`) of ``model``'s
+    generator along each interpolation ``ops`` between ``n`` endpoint pairs of each kind
+    of ``endpoints`` (:func:`latentspace.render.endpoint_pairs`); every operation sees the
+    same pairs and the same draws of t.
+
+    Long format, one row per (endpoints, op, scope): ``scope`` "path" is the whole path
+    (``t_lo`` 0, ``t_hi`` 1), "bin" one bin of t; ``ppl`` and ``ppl_std`` (its standard
+    error), ``count`` (paths in the bin), ``n``, ``extractor``."""
+    rows = []
+    t_seed = runlog.seed_for(seed, "path-length", "t")
+    for kind in endpoints:
+        z1, z2 = render.endpoint_pairs(
+            model.prior, n, model.latent_dim, runlog.generator(seed, "path-length", kind), kind=kind
+        )
+        for op in ops:
+            paths = metrics.interpolation_paths(op, z1, z2, model.prior)
+            r = metrics.path_length(model.generator, extractor, paths, t_draws=t_draws, bins=bins, seed=t_seed)
+            base = {"endpoints": kind, "op": op, "extractor": r.extractor, "n": r.n}
+            rows.append({**base, "scope": "path", "t_lo": 0.0, "t_hi": 1.0, "ppl": r.value, "ppl_std": r.std,
+                         "count": r.n})
+            for lo, hi, v, s, c in zip(r.bin_edges[:-1], r.bin_edges[1:], r.bin_values, r.bin_stds, r.bin_counts,
+                                       strict=True):
+                rows.append({**base, "scope": "bin", "t_lo": lo, "t_hi": hi, "ppl": v, "ppl_std": s, "count": c})
+            if log is not None:
+                peak = max(range(bins), key=lambda b: -math.inf if math.isnan(r.bin_values[b]) else r.bin_values[b])
+                log(f"{kind} {op}: PPL {r.value:.4g} +- {r.std:.2g}, largest in t in "
+                    f"[{r.bin_edges[peak]:.2g}, {r.bin_edges[peak + 1]:.2g}) ({r.bin_values[peak]:.4g})")
+    return pd.DataFrame(rows)
+
+
+def display_path_lengths(df: pd.DataFrame) -> pd.DataFrame:
+    """The LaTeX view of :func:`score_paths` rows (of several models, with a ``model``
+    column): per model, endpoints and operation the PPL of the whole path ± its standard
+    error, the bin of t where it is largest and how much larger it is there."""
+    whole = df[df["scope"] == "path"]
+    bins = df[df["scope"] == "bin"]
+    keys = ["model", "endpoints", "op"]
+    rows = []
+    for _, row in whole.iterrows():
+        mine = bins[(bins[keys] == row[keys]).all(axis=1)]
+        peak = mine.loc[mine["ppl"].idxmax()] if mine["ppl"].notna().any() else None
+        rows.append({
+            "model": row["model"],
+            "endpoints": {"random": "random pairs", "opposite": "z to -z"}.get(row["endpoints"], row["endpoints"]),
+            "operation": row["op"],
+            f"PPL ({row['extractor']})": f"{row['ppl']:.4g} $\\pm$ {row['ppl_std']:.2g}",
+            "largest at t in": "--" if peak is None else f"[{peak['t_lo']:.2g}, {peak['t_hi']:.2g})",
+            "largest / whole": "--" if peak is None else f"{peak['ppl'] / row['ppl']:.2f}",
+        })
+    return pd.DataFrame(rows)

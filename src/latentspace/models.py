@@ -181,7 +181,10 @@ class FCGenerator(nn.Module):
         layers: list[nn.Module] = []
         n_in = latent_dim
         for _ in range(depth):
-            layers += [nn.Linear(n_in, hidden), *([nn.BatchNorm1d(hidden)] * batch_norm), nn.ReLU()]  # (N, hidden)
+            layers.append(nn.Linear(n_in, hidden))  # (N, hidden)
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(hidden))
+            layers.append(nn.ReLU())
             n_in = hidden
         layers += [nn.Linear(n_in, channels * image_size * image_size), nn.Tanh()]  # (N, C H W)
         self.net = nn.Sequential(*layers)

@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from latentspace import files  # noqa: E402
 from latentspace.atomic import write_atomic  # noqa: E402
 
 __all__ = ["STYLE", "use_style", "save_figure", "panel_label", "panel_row"]
@@ -242,27 +243,26 @@ class Grid:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Grid:
-        """Read a grid written by :meth:`save` (numpy only, ``allow_pickle=False``)."""
-        with np.load(path, allow_pickle=False) as f:
-            if int(f["format"]) != _GRID_FORMAT:
-                raise ValueError(f"{path}: grid format {int(f['format'])}, this version reads {_GRID_FORMAT}")
-
-            def get(key: str) -> np.ndarray | None:
-                return f[key] if key in f.files else None
-
-            groups = get("row_groups")
-            return cls(
-                latents=f["latents"],
-                images=get("images"),
-                row_labels=f["row_labels"].tolist(),
-                col_labels=f["col_labels"].tolist(),
-                row_name=str(f["row_name"]),
-                col_name=str(f["col_name"]),
-                title=str(f["title"]),
-                row_groups=None if groups is None else groups.tolist(),
-                marked=get("marked"),
-                extra=json.loads(str(f["extra"])),
-            )
+        """Read a grid written by :meth:`save` (numpy only, ``allow_pickle=False``); a
+        damaged or foreign file raises :class:`latentspace.files.DamagedFileError`."""
+        f = files.load(
+            path, "grid file", "delete it and rerun the rule (or call) that wrote it",
+            keys=("latents", "row_labels", "col_labels", "row_name", "col_name", "title", "extra"),
+            format=_GRID_FORMAT,
+        )
+        groups = f.get("row_groups")
+        return cls(
+            latents=f["latents"],
+            images=f.get("images"),
+            row_labels=f["row_labels"].tolist(),
+            col_labels=f["col_labels"].tolist(),
+            row_name=str(f["row_name"]),
+            col_name=str(f["col_name"]),
+            title=str(f["title"]),
+            row_groups=None if groups is None else groups.tolist(),
+            marked=f.get("marked"),
+            extra=json.loads(str(f["extra"])),
+        )
 
 
 # Display names of the machine-readable labels that grids carry (operation names).

@@ -25,8 +25,9 @@ builder             rows x columns                                     figures
 ``samples``         ``n_rows`` x ``n_cols`` samples; tail samples      samples-<model>
                     marked and counted as failed
 ``interpolations``  (pair, operation) x t; endpoints ``random``,       interp-random/-opposite-<model>,
-                    ``opposite`` (z to -z) or ``tails``                interp-tails, operations-compare,
-                                                                       two-point, void-origin/-emergence
+                    ``opposite`` (z to -z) or ``tails``                interp-tails, two-point,
+                                                                       operations-compare(-opposite),
+                                                                       void-origin/-emergence
 ``midpoints``       (block of pairs, operation) x pair; t = 1/2        midpoints
 ``four_point``      (operation, a) x b; bilinear weights of 4 corners  four-point
 ``vicinity``        (centre, matched?) x [z, y_1 .. y_k]               vicinity
@@ -62,7 +63,7 @@ from latentspace import operations, priors, runlog
 from latentspace.device import resolve_device
 from latentspace.plotting import Grid
 from latentspace.priors import Prior
-from latentspace.training import load_generator
+from latentspace.training import read_generator_file
 
 __all__ = [
     "Grid",
@@ -109,10 +110,10 @@ class Model:
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> Model:
     """Load ``generator.pt`` or a snapshot written by :func:`latentspace.training.train_gan`
     (in eval mode on ``device``; "auto" picks CUDA when available) with its prior."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved, generator = read_generator_file(path)
     params = dict(saved.get("prior_params") or {})
     return Model(
-        generator=load_generator(path, resolve_device(device)),
+        generator=generator.to(resolve_device(device)).eval(),
         prior=priors.get(saved["prior"], **params),
         latent_dim=int(saved["params"]["latent_dim"]),
         step=int(saved["step"]),

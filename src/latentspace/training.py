@@ -20,7 +20,10 @@ Every file is written to a temporary name and renamed, so a killed run never lea
 half-written checkpoint. Running again in the same directory resumes from
 ``checkpoint.pt``; on the CPU an interrupted and resumed run ends with the same weights,
 bit for bit, as an uninterrupted one. A non-finite loss stops training with
-:class:`NonFiniteLossError` naming the step; the last good checkpoint is kept.
+:class:`NonFiniteLossError` naming the step; the last good checkpoint is kept. A
+checkpoint that cannot be used (cut short, damaged, or of a network this code no longer
+builds) raises :class:`latentspace.files.DamagedFileError` naming it and saying what to
+do; it is never deleted or overwritten automatically.
 
 Speed: the dataset is one tensor on the training device and a batch is one indexing
 operation; the discriminator sees real and fake images in one pass (there is no batch
@@ -55,7 +58,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from . import models, priors
+from . import files, models, priors
 from ._registry import from_options
 from .atomic import write_atomic as _write_atomic
 from .data import ImageDataset
@@ -68,6 +71,7 @@ __all__ = [
     "train_gan",
     "gan_step",
     "load_generator",
+    "read_generator_file",
     "sample_grid",
     "CSV_COLUMNS",
 ]
@@ -214,8 +218,27 @@ def _save(obj: Any, path: Path) -> None:
     _write_atomic(path, lambda f: torch.save(obj, f))
 
 
-def _load(path: Path) -> dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=True)
+_RESTART = "delete it to train this run from scratch (or use a new run directory)"
+
+
+def _read_model_file(
+    path: Path, what: str, build: Callable[..., nn.Module], remedy: str, keys: tuple[str, ...] = ()
+) -> tuple[dict, nn.Module]:
+    """The content of a final model file or snapshot (written by :func:`_generator_file`
+    or :func:`_autoencoder_file`; it must also hold ``keys``) and the network it
+    describes, built by ``build(kind, **params)`` with its weights loaded. Raises
+    :class:`latentspace.files.DamagedFileError` for a damaged file or one this code can no
+    longer build."""
+    saved = files.load(path, what, remedy, keys=("kind", "params", "step", "state_dict", *keys),
+                       format=CHECKPOINT_FORMAT)
+    try:
+        model = build(saved["kind"], **saved["params"])
+    except (TypeError, ValueError) as exc:
+        raise files.DamagedFileError(
+            path, f"describes a network this code cannot build ({str(exc).strip().splitlines()[0]})", remedy
+        ) from None
+    files.load_state(model, saved["state_dict"], path, str(saved["kind"]), remedy)
+    return saved, model
 
 
 def _stopped(exc: NonFiniteLossError, last_good: int, checkpoint_path: Path) -> NonFiniteLossError:
@@ -237,23 +260,23 @@ def _resume(checkpoint_path: Path, steps: int, run_dir: Path, losses: Any, state
     clears an old status.jsonl)."""
     start = 0
     if checkpoint_path.exists():
-        state = _load(checkpoint_path)
+        state = files.load(
+            checkpoint_path, "training checkpoint", _RESTART,
+            keys=("step", "losses", *stateful, *rngs), format=CHECKPOINT_FORMAT,
+        )
         start = int(state["step"])
         if start > steps:
             raise ValueError(f"{checkpoint_path} is at step {start}, beyond steps = {steps}")
         for name, obj in stateful.items():
-            try:
-                obj.load_state_dict(state[name])
-            except (RuntimeError, ValueError, KeyError) as exc:
-                reason = str(exc).strip().splitlines()[0]
-                raise ValueError(
-                    f"{checkpoint_path} does not fit the {name} built by this code, which has changed "
-                    f"since the checkpoint was written ({reason}); delete {run_dir} (or use a new run "
-                    "directory) to train from scratch"
-                ) from None
+            files.load_state(obj, state[name], checkpoint_path, name, _RESTART)
         for name, rng in rngs.items():
-            rng.set_state(state[name])
-        losses.load_state_dict(state["losses"])
+            try:
+                rng.set_state(state[name])
+            except (RuntimeError, TypeError) as exc:
+                raise files.DamagedFileError(
+                    checkpoint_path, f"holds no valid random-number state {name!r} ({exc})", _RESTART
+                ) from None
+        files.load_state(losses, state["losses"], checkpoint_path, "loss log", _RESTART)
     losses.restart(start)
     if start == 0:
         (run_dir / "status.jsonl").unlink(missing_ok=True)
@@ -393,14 +416,27 @@ def _generator_file(generator: nn.Module, config: GANConfig, step: int, image_si
     }
 
 
+def read_generator_file(path: str | Path) -> tuple[dict[str, Any], nn.Module]:
+    """The content of a generator file written by :func:`train_gan` (``generator.pt`` or a
+    snapshot: ``kind``, ``params``, ``prior``, ``prior_params``, ``step``, ``state_dict``)
+    and the generator it holds, on the CPU in training mode. A damaged file, or one of a
+    network this code no longer builds, raises :class:`latentspace.files.DamagedFileError`
+    saying how to get it back."""
+    path = Path(path)
+    if path.parent.name == "snapshots":
+        remedy = (f"snapshots are written only while training: delete the run directory {path.parent.parent} "
+                  "and train again (in the workflow, rerun the train_gan rule)")
+    else:
+        remedy = ("delete it and train again: train_gan in the same run directory writes it again from an intact "
+                  "checkpoint.pt without retraining (in the workflow, rerun the train_gan rule)")
+    return _read_model_file(path, "generator file", models.build_generator, remedy, ("prior", "prior_params"))
+
+
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """The generator saved by :func:`train_gan` (``generator.pt`` or a snapshot), in eval mode.
-    Its file also records ``step``, ``prior`` and ``prior_params``: read them with
-    ``torch.load(path, weights_only=True)``."""
-    saved = _load(Path(path))
-    g = models.build_generator(saved["kind"], **saved["params"])
-    g.load_state_dict(saved["state_dict"])
-    return g.to(device).eval()
+    Its file also records ``step``, ``prior`` and ``prior_params``: :func:`read_generator_file`
+    returns them."""
+    return read_generator_file(path)[1].to(device).eval()
 
 
 # --------------------------------------------------------------------------- loss log
@@ -501,6 +537,13 @@ class _Ticker:
             status["max_cuda_mib"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
         with open(self.path, "a") as f:
             f.write(json.dumps(status) + "\n")
+
+    def update(self) -> None:
+        """One step done."""
+        self.bar.update()
+
+    def close(self) -> None:
+        self.bar.close()
 
     def images_per_second(self, step: int) -> float:
         """Mean speed from the start of this call to ``step`` (nan when it ran no step)."""
@@ -626,7 +669,7 @@ def train_gan(
                 real = pixels.images(order.next()).contiguous(memory_format=layout)  # (B, C, H, W) in [-1, 1]
                 z = prior.sample(config.batch_size, config.latent_dim, generator=latent_rng, device=device)  # (B, D)
                 losses.record(step, gan_step(generator, discriminator, opt_g, opt_d, real, z, autocast_dtype))
-                ticker.bar.update()
+                ticker.update()
 
                 if step % config.log_every == 0 or step == config.steps:
                     mean = losses.flush(step)
@@ -645,7 +688,7 @@ def train_gan(
         except NonFiniteLossError as exc:
             raise _stopped(exc, last_good, checkpoint_path) from None
         finally:
-            ticker.bar.close()
+            ticker.close()
         speed = ticker.images_per_second(step)
 
         _save(_generator_file(generator, config, config.steps, width, channels), run_dir / "generator.pt")
@@ -862,10 +905,11 @@ def _autoencoder_file(model: nn.Module, config: AEConfig, step: int, image_size:
 def load_autoencoder(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """The auto-encoder saved by :func:`train_autoencoder` (``autoencoder.pt``), in eval
     mode on ``device`` ("auto" picks CUDA when available). Its file also records ``kind``,
-    ``params`` and ``step``: read them with ``torch.load(path, weights_only=True)``."""
-    saved = _load(Path(path))
-    model = models.build_autoencoder(saved["kind"], **saved["params"])
-    model.load_state_dict(saved["state_dict"])
+    ``params`` and ``step`` (``latentspace.files.load`` reads it). A damaged file, or one of
+    a network this code no longer builds, raises :class:`latentspace.files.DamagedFileError`."""
+    remedy = ("delete it and train again: train_autoencoder in the same run directory writes it again from an "
+              "intact checkpoint.pt without retraining (in the workflow, rerun the train_autoencoder rule)")
+    _, model = _read_model_file(Path(path), "auto-encoder file", models.build_autoencoder, remedy)
     return model.to(resolve_device(device)).eval()
 
 
@@ -961,7 +1005,7 @@ def train_autoencoder(
                 if config.kind == "vae":
                     noise = torch.randn(config.batch_size, config.latent_dim, generator=noise_rng).to(device)  # (B, D)
                 losses.record(step, ae_step(model, opt, x, noise, config.kl_weight, autocast_dtype))
-                ticker.bar.update()
+                ticker.update()
 
                 if step % config.log_every == 0 or step == config.steps:
                     mean = losses.flush(step)
@@ -974,7 +1018,7 @@ def train_autoencoder(
         except NonFiniteLossError as exc:
             raise _stopped(exc, last_good, checkpoint_path) from None
         finally:
-            ticker.bar.close()
+            ticker.close()
         speed = ticker.images_per_second(step)
 
         _save(_autoencoder_file(model, config, config.steps, width, channels), run_dir / "autoencoder.pt")

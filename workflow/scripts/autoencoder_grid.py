@@ -13,8 +13,7 @@ def main(input, output, params, threads, log):
         models = {k: training.load_autoencoder(p, "auto") for k, p in zip(params.kinds, input.models, strict=True)}
         if params.figure == "reconstructions":
             ds = params.dataset
-            options = {k: v for k, v in ds.items() if k == "archive" and v and ds["name"] == "celeba"}
-            test = data.load(ds["name"], root=ds["root"], split="test", size=ds["size"], **options)
+            test = data.load_configured(ds, "test", limit=None)
             pick = torch.randperm(len(test), generator=runlog.generator(params.seed, "autoencoders", params.figure))
             grid = autoencoders.reconstruction_grid(models, test.images(pick[: params.cfg["n_images"]]))
         else:

@@ -4,9 +4,10 @@ decoder fed every noise law, and real training images as the floor of FID and SW
 
 import math
 
+import pandas as pd
 import torch
 
-from latentspace import autoencoders, data, metrics, priors, runlog, tables, training
+from latentspace import autoencoders, data, evaluation, priors, runlog, tables, training
 
 
 def pm(values, stds, digits):
@@ -24,35 +25,49 @@ def main(input, output, params, threads, log):
     with runlog.logged(log) as logger:
         torch.set_num_threads(threads)
         ds, cfg = params.dataset, params.cfg
-        options = {k: v for k, v in ds.items() if k == "archive" and v and ds["name"] == "celeba"}
-        test = data.load(ds["name"], root=ds["root"], split="test", size=ds["size"], limit=cfg["n_images"], **options)
-        train = data.load(ds["name"], root=ds["root"], split="train", size=ds["size"], limit=len(test), **options)
+        test = data.load_configured(ds, "test", limit=cfg["n_images"])
+        train = data.load_configured(ds, "train", limit=len(test))
         models = {k: training.load_autoencoder(p, "auto") for k, p in zip(params.kinds, input.models, strict=True)}
-        extractor = metrics.ClassifierExtractor.from_file(input.classifier)
+        # FID with every FID extractor of metrics.extractors, Inception's first: its FID is
+        # the table's "fid" column, which the claims read.
+        names = sorted(params.extractors, key=lambda name: name != "inception")
+        extractors = evaluation.load_extractors(names, input.get("classifier"), params.inception_weights)
         noises = priors.from_specs(params.noises)
-        logger.info("%d test images, noises %s, classifier %s", len(test), noises, extractor.fingerprint)
+        logger.info("%d test images, noises %s, extractors %s", len(test), noises,
+                    {name: e.fingerprint for name, e in extractors.items()})
         df = autoencoders.evaluate(
             models,
             test.images(),
             noises,
-            extractor,
+            extractors,
             splits=cfg["splits"],
             n_projections=cfg["n_projections"],
             seed=runlog.seed_for(params.seed, "autoencoders", "swd"),
             generator=runlog.generator(params.seed, "autoencoders", "table"),
             baseline=train.images(),
             log=logger.info,
+            metric_options=params.metric_options,
         )
-        shown = df.assign(
-            model=[{**autoencoders.MODEL_LABELS, "data": "real images"}.get(m, m) for m in df["model"]],
-            mse=pm(df["mse"], df["mse_std"], 4),
-            fid=pm(df["fid"], df["fid_std"], 2),
-            swd=pm(df["swd"], df["swd_std"], 3),
-        )[["model", "images", "input", "mse", "fid", "swd"]]
-        shown.columns = ["model", "images", "decoder input", "MSE", "FID (classifier)", "SWD (pixels)"]
+        # one FID column per extractor ("fid" alone with one extractor)
+        column = {name: f"fid_{name}" if len(names) > 1 else "fid" for name in names}
+        fids = {evaluation.METRIC_LABELS[f"fid_{n}"]: pm(df[c], df[f"{c}_std"], 2) for n, c in column.items()}
+        # KID and precision/recall of the first extractor (autoencoders.evaluate), beside FID.
+        fids.update({
+            evaluation.METRIC_LABELS[f"{kind}_{names[0]}"]: pm(df[kind], df[f"{kind}_std"], evaluation.METRIC_DIGITS[kind])
+            for kind in ("kid", "precision", "recall") if kind in df
+        })
+        shown = pd.DataFrame({
+            "model": [{**autoencoders.MODEL_LABELS, "data": "real images"}.get(m, m) for m in df["model"]],
+            "images": df["images"],
+            "decoder input": df["input"],
+            "MSE": pm(df["mse"], df["mse_std"], 4),
+            **fids,
+            "SWD (pixels)": pm(df["swd"], df["swd_std"], 3),
+        })
         caption = (
             f"SAE and VAE on {len(test)} test images of {ds['name']}: reconstructions and decoded noise; "
-            f"MSE mean +- std over images, FID and SWD of all images +- std over {cfg['splits']} splits"
+            f"MSE mean +- std over images, FID and SWD of all images +- std over {cfg['splits']} splits "
+            "(KID: over random subsets; precision and recall: k-NN manifolds of the first extractor's features)"
         )
         tables.write_table(shown, output.tex, None, caption=caption)
         tables.write_csv(df, output.csv)

@@ -11,8 +11,7 @@ def main(input, output, params, threads, log):
     with runlog.logged(log) as logger:
         torch.set_num_threads(threads)
         ds, cfg = params.dataset, params.cfg
-        options = {k: v for k, v in ds.items() if k == "archive" and v and ds["name"] == "celeba"}
-        test = data.load(ds["name"], root=ds["root"], split="test", size=ds["size"], **options)
+        test = data.load_configured(ds, "test", limit=None)
         models = {k: training.load_autoencoder(p, "auto") for k, p in zip(params.kinds, input.models, strict=True)}
         idx = autoencoders.balanced_subset(
             test.labels, len(test), cfg["per_class"], runlog.generator(params.seed, "autoencoders", "tsne")

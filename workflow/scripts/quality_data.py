@@ -12,8 +12,12 @@ from latentspace.tables import write_csv
 def main(input, output, params, threads, log):
     with runlog.logged(log) as logger:
         torch.set_num_threads(threads)
-        extractors = evaluation.load_extractors(params.extractors, input.get("classifier"), params.inception_weights)
-        reference = {name: metrics.FeatureStats.load(path) for name, path in zip(params.extractors, input.reference, strict=True)}
+        extractors = evaluation.load_extractors(params.extractors, input.get("classifier"), params.inception_weights,
+                                                inception_logits=input.get("inception_logits"))
+        for name, extractor in extractors.items():
+            logger.info("extractor %s: %s", name, extractor.fingerprint)
+        with_reference = [name for name in params.extractors if name != "inception_logits"]  # FID extractors
+        reference = {name: metrics.FeatureStats.load(path) for name, path in zip(with_reference, input.reference, strict=True)}
         frames = []
         checkpoints = params.get("checkpoints") or input.checkpoints
         for i, checkpoint in enumerate(checkpoints):
@@ -23,7 +27,8 @@ def main(input, output, params, threads, log):
                         params.kind, params.n_samples)
             frame = evaluation.score_sets(
                 model, params.kind, evaluation.metrics_for(params.extractors), extractors, reference,
-                n=params.n_samples, seed=params.seed, splits=params.splits, log=logger.info, **params.options,
+                n=params.n_samples, seed=params.seed, splits=params.splits, log=logger.info,
+                metric_options=params.metric_options, **params.options,
             )
             frames.append(frame.assign(**{params.label_name: label}))
         df = pd.concat(frames, ignore_index=True)

@@ -34,7 +34,8 @@ def main(input, output, params, log):
             papermill.execute_notebook(
                 input.notebook,
                 output.notebook,
-                parameters={"items": items, "papers": list(params.papers)},
+                parameters={"items": items, "papers": list(params.papers),
+                            "provenance": json.loads(Path(input.provenance).read_text())},
                 kernel_name=KERNEL,
                 cwd=os.getcwd(),
                 progress_bar=False,

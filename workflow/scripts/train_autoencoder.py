@@ -9,8 +9,7 @@ from latentspace import data, runlog, training
 def main(output, params, wildcards, threads, log):
     with runlog.logged(log) as logger:
         ds = params.dataset
-        options = {k: v for k, v in ds.items() if k == "archive" and v and ds["name"] == "celeba"}
-        images = data.load(ds["name"], root=ds["root"], split="train", size=ds["size"], limit=ds["limit"], **options)
+        images = data.load_configured(ds, "train")
         config = training.AEConfig.from_dict(
             {
                 **params.options,
