@@ -108,6 +108,9 @@ rule reference_stats:
         inception_weights=MET["inception_weights"],
         dataset=config["dataset"],
         n_reference=MET["n_reference"],
+        # The features themselves, for KID and precision/recall (a new param: Snakemake reruns
+        # reference files written before they were kept).
+        with_features=True,
     wildcard_constraints:
         extractor="classifier|inception",
     threads: 2

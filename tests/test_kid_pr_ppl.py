@@ -4,13 +4,14 @@ dev extra) on the same features, and against the analytic path length of linear
 generators. Also the 8-bit quantization that every scored image goes through."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from latentspace import data, metrics, priors, realism
+from latentspace import data, evaluation, metrics, priors, realism, render, runlog
 
 # --------------------------------------------------------------------------- KID
 
@@ -356,3 +357,54 @@ def test_evaluate_gives_kid_and_precision_recall_against_the_reference_features(
     moments_only = metrics.FeatureStats(ref.mu, ref.sigma, ref.n, ref.extractor, ref.fingerprint)
     with pytest.raises(ValueError, match="reference features"):
         metrics.evaluate(fake, ["kid_classifier"], {"classifier": extractor}, {"classifier": moments_only})
+
+
+def test_score_paths_rows_and_their_table(linear_setup):
+    """evaluation.score_paths: per endpoint kind and operation one whole-path row and one
+    row per bin, the same pairs for every operation (linear and normalized agree at t = 0
+    and 1 only, so their values differ); the table shows one line per (model, endpoints, op).
+    For a linear generator a z to -z linear path has d = ||A (2 z)||^2 at every t."""
+    generator, a, prior, _, _ = linear_setup
+    model = render.Model(generator, prior, D, 0, "normal", {})
+    df = evaluation.score_paths(model, Pixels(), ["linear", "normalized"], n=40, seed=0, t_draws=8, bins=4)
+    assert len(df) == 2 * 2 * (1 + 4)
+    assert list(df.columns) == ["endpoints", "op", "extractor", "n", "scope", "t_lo", "t_hi", "ppl", "ppl_std", "count"]
+    whole = df[df["scope"] == "path"].set_index(["endpoints", "op"])["ppl"]
+    assert whole[("random", "linear")] != whole[("random", "normalized")]
+    z1, z2 = render.endpoint_pairs(prior, 40, D, runlog.generator(0, "path-length", "opposite"), kind="opposite")
+    exact = metrics._trimmed(((z2 - z1) @ a.T).pow(2).sum(dim=1).numpy())
+    assert whole[("opposite", "linear")] == pytest.approx(exact.mean(), rel=1e-3)
+    assert (df[df["scope"] == "bin"]["count"] == 10).all()  # 8 stratified draws, 2 per bin, 5 paths each
+    shown = evaluation.display_path_lengths(df.assign(model="lin"))
+    assert len(shown) == 4 and list(shown.columns) == [
+        "model", "endpoints", "operation", "PPL (pixels)", "largest at t in", "largest / whole"]
+    assert set(shown["endpoints"]) == {"random pairs", "z to -z"}
+
+
+# --------------------------------------------------------------------------- workflow
+
+
+@pytest.mark.slow
+def test_workflow_path_length_and_kid_columns(built):
+    """config/test.yaml: table path-length (whole path and per bin of t, per midpoint-quality
+    model, operation and endpoint kind) with its profile figure, and KID and
+    precision/recall columns beside FID and IS in midpoint-quality."""
+    import pandas as pd
+    import yaml
+
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "test.yaml").read_text())["metrics"]
+    ops, models = cfg["midpoint_quality"]["ops"], cfg["midpoint_quality"]["models"]
+    pl = cfg["path_length"]
+    df = pd.read_csv(built / "results/tables/path-length.csv")
+    assert len(df) == len(models) * len(ops) * 2 * (1 + pl["bins"])
+    whole = df[df["scope"] == "path"]
+    assert (whole["n"] == pl["n_paths"]).all() and (whole["ppl"] > 0).all() and whole["ppl"].notna().all()
+    assert df[df["scope"] == "bin"]["ppl"].notna().all()  # stratified draws fill every bin
+    tex = (built / "results/tables/path-length.tex").read_text()
+    assert "PPL (classifier)" in tex and "z to -z" in tex
+    assert (built / "results/figures/path-length-profile.pdf").stat().st_size > 0
+    quality = pd.read_csv(built / "results/tables/midpoint-quality.csv")
+    for name in ("kid_classifier", "precision_classifier", "recall_classifier"):
+        assert quality[name].notna().all() and quality[f"{name}_std"].notna().all()
+    assert quality[["precision_classifier", "recall_classifier"]].apply(lambda c: c.between(0, 1).all()).all()
+    assert "KID (classifier)" in (built / "results/tables/midpoint-quality.tex").read_text()

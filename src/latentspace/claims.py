@@ -85,12 +85,19 @@ P_VALUE = 2.0 * 0.5 * math.erfc(Z / math.sqrt(2.0))
 METRIC_FAMILIES = {
     "is": ("is_inception", "is_classifier"),
     "fid": ("fid_inception", "fid_classifier"),
+    "kid": ("kid_inception", "kid_classifier"),
+    "precision": ("precision_inception", "precision_classifier"),
+    "recall": ("recall_inception", "recall_classifier"),
 }
 METRIC_NOTES = {
     "is_inception": "Inception Score",
     "is_classifier": "IS analogue (in-workflow classifier's posteriors)",
     "fid_inception": "FID (Inception)",
     "fid_classifier": "FID analogue (in-workflow classifier's features)",
+    "precision_classifier": "precision (k-NN manifolds of the in-workflow classifier's features)",
+    "recall_classifier": "recall (k-NN manifolds of the in-workflow classifier's features)",
+    "precision_inception": "precision (k-NN manifolds of Inception features)",
+    "recall_inception": "recall (k-NN manifolds of Inception features)",
 }
 
 _KINDS = ("compare", "change_in_range", "flags", "close", "best", "alike", "differ", "paired")
@@ -828,7 +835,8 @@ def render_template(template: str, values: Mapping[str, Any]) -> str:
     claim's row (verdict, ours, note, statement, ...) and values, ``verdict(id)`` its
     verdict in bold, ``v(id, key, digits)`` one of its numbers, ``cited(name, digits)`` a
     cited number, ``claims`` every row by id, ``table(name)`` a result table's rows,
-    ``pick(name, column, digits, **where)`` one of its numbers, ``fmt(x, digits)`` a
+    ``pick(name, column, digits, **where)`` one of its numbers, ``metric(name, "fid")``
+    the column of a metric family there, ``fmt(x, digits)`` a
     number, ``provenance`` and ``config`` the run's. A name
     the ledger does not hold is an error, so a document cannot cite a number the run did
     not compute."""
@@ -844,8 +852,8 @@ def render_template(template: str, values: Mapping[str, Any]) -> str:
     def v(cid: str, key: str, digits: int = 1) -> str:
         vals = claim(cid)["values"]
         if key not in vals:
-            if claim(cid)["verdict"] == "not run":
-                return "n/a"
+            if claim(cid)["verdict"] == "not run" or "not built:" in claim(cid)["ours"]:
+                return "n/a"  # the config builds no (or not every) row the claim reads
             raise KeyError(f"the template cites {cid}:{key}; the claim's values are {', '.join(vals)}")
         x = vals[key]
         return "n/a" if x is None else f"{x:,.{digits}f}"
@@ -864,7 +872,15 @@ def render_template(template: str, values: Mapping[str, Any]) -> str:
         return values.get("tables", {}).get(name, [])
 
     def fmt(x: Any, digits: int = 1) -> str:
-        return "n/a" if x is None else f"{x:,.{digits}f}"
+        if x is None:
+            return "n/a"
+        return f"{x:,.{digits}f}" if _numeric(x) else str(x)
+
+    def metric(name: str, family: str) -> str:
+        """The column of metric ``family`` ("fid", "is") in result table ``name``: Inception's
+        where the run has it, else the classifier analogue's."""
+        columns = set(table(name)[0]) if table(name) else set()
+        return next((c for c in METRIC_FAMILIES[family] if c in columns), METRIC_FAMILIES[family][-1])
 
     def pick(name: str, column: str, digits: int = 1, **where: Any) -> str:
         """One number of a result table, at the row ``where`` selects ("n/a" where the
@@ -878,5 +894,5 @@ def render_template(template: str, values: Mapping[str, Any]) -> str:
 
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     return env.from_string(template).render(claim=claim, v=v, cited=cited, verdict=verdict, claims=claims_,
-                                            table=table, fmt=fmt, pick=pick,
+                                            table=table, fmt=fmt, pick=pick, metric=metric,
                                             provenance=values.get("provenance", {}), config=values.get("config", {}))

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DamagedFileError", "load", "load_state"]
+__all__ = ["DamagedFileError", "load", "load_arrays", "load_state"]
 
 
 class DamagedFileError(ValueError):
@@ -49,20 +49,38 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _read(path: Path) -> Any:
-    """The file's content by its suffix: ``.pt`` a ``torch.save`` object (tensors and
-    plain containers only, ``weights_only=True``, on the CPU), ``.npz`` a dict of arrays
-    (read in full, so damage anywhere surfaces here), ``.npy`` one array; no pickles."""
-    if path.suffix == ".pt":
-        import torch  # here, so that numpy-only readers (grids, statistics) never import torch
-
-        return torch.load(path, map_location="cpu", weights_only=True)
+def _read_arrays(path: Path) -> Any:
+    """``.npz``: a dict of arrays (read in full, so damage anywhere surfaces here); ``.npy``:
+    one array; no pickles."""
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as z:
             return {key: z[key] for key in z.files}
     if path.suffix == ".npy":
         return np.load(path, allow_pickle=False)
-    raise ValueError(f"files.load: no reader for {path.suffix!r} files ({path})")
+    raise ValueError(f"files.load_arrays: no numpy reader for {path.suffix!r} files ({path})")
+
+
+def _read(path: Path) -> Any:
+    """The file's content by its suffix: ``.pt`` a ``torch.save`` object (tensors and
+    plain containers only, ``weights_only=True``, on the CPU), else :func:`_read_arrays`."""
+    if path.suffix == ".pt":
+        import torch
+
+        return torch.load(path, map_location="cpu", weights_only=True)
+    return _read_arrays(path)
+
+
+def load_arrays(
+    path: str | os.PathLike,
+    what: str,
+    remedy: str,
+    *,
+    keys: Iterable[str] = (),
+    format: int | None = None,
+) -> Any:
+    """:func:`load` for numpy files (``.npz``, ``.npy``) only, so that numpy-only readers
+    (grids, statistics) never import torch: the analysis environment has none."""
+    return _load(path, what, remedy, keys, format, _read_arrays)
 
 
 def load(
@@ -89,11 +107,16 @@ def load(
         DamagedFileError: the file is truncated or otherwise unreadable, is not a mapping,
             lacks one of ``keys``, or has another ``format``.
     """
+    return _load(path, what, remedy, keys, format, _read)
+
+
+def _load(path: str | os.PathLike, what: str, remedy: str, keys: Iterable[str], format: int | None,
+          read: Any) -> Any:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist (no {what} there); {remedy}")
     try:
-        content = _read(path)
+        content = read(path)
     except Exception as exc:  # zip, pickle, EOF, OS and numpy errors, depending on the damage
         raise DamagedFileError(
             path, f"cannot be read as {_a(what)}: it is damaged or cut short ({_first_line(exc)})", remedy

@@ -398,7 +398,7 @@ class FeatureStats:
         :class:`latentspace.files.DamagedFileError` (files written before the images' hash
         was recorded read with ``images`` "")."""
         path = Path(path)
-        z = files.load(
+        z = files.load_arrays(
             path, "feature-statistics file",
             "delete it and compute it again (metrics.reference_stats; in the workflow, rerun the reference_stats rule)",
             keys=("mu", "sigma", "n", "extractor", "fingerprint"), format=STATS_FORMAT,

@@ -245,7 +245,7 @@ class Grid:
     def load(cls, path: str | os.PathLike) -> Grid:
         """Read a grid written by :meth:`save` (numpy only, ``allow_pickle=False``); a
         damaged or foreign file raises :class:`latentspace.files.DamagedFileError`."""
-        f = files.load(
+        f = files.load_arrays(
             path, "grid file", "delete it and rerun the rule (or call) that wrote it",
             keys=("latents", "row_labels", "col_labels", "row_name", "col_name", "title", "extra"),
             format=_GRID_FORMAT,

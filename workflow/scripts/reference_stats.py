@@ -10,6 +10,8 @@ def main(input, output, params, threads, log):
             [params.extractor], input.get("classifier"), params.inception_weights
         ).values()
         stats = metrics.reference_stats(extractor, real, threads=threads)
+        if params.with_features and stats.features is None:
+            raise RuntimeError("reference_stats: the statistics lack the features that KID and precision/recall need")
         stats.save(output.npz)
         logger.info("%s features of %d real test images (%s): dimension %d", params.extractor, stats.n, real,
                     len(stats.mu))
