@@ -134,7 +134,8 @@ def test_quality_figure_redraws_without_rescoring(built, tmp_path):
     assert pdf.read_bytes().startswith(b"%PDF-")
 
 
-METRIC_RULES = ["reference_stats", "quality_data", "emergence_data", "quality_table"]
+METRIC_RULES = ["reference_stats", "quality_data", "emergence_data", "quality_table", "path_length_data",
+                "path_length_table"]
 
 
 @pytest.mark.slow
@@ -143,9 +144,10 @@ def test_metric_stage_rerun_gives_byte_identical_tables(built, tmp_path):
     classifier of `built`): every score file and table, to the byte."""
     work = copy_of(built, tmp_path / "w")
     quality = [work / "results/tables" / f"{name}.csv"
-               for name in ("midpoint-quality", "void-quality", "sampling-robustness", "emergence")]
+               for name in ("midpoint-quality", "void-quality", "sampling-robustness", "emergence", "path-length")]
     files = sorted([*quality, *(work / "results/data/metrics").glob("*.csv")])
-    scores = len(MET["void_quality"]["models"]) + len(MET["midpoint_quality"]["models"]) + 2  # + robustness, emergence
+    # + robustness, emergence; the path lengths of the midpoint-quality models
+    scores = len(MET["void_quality"]["models"]) + 2 * len(MET["midpoint_quality"]["models"]) + 2
     assert len(files) == len(quality) + scores, files  # the tables and the score files behind them
 
     def digests():

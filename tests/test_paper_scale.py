@@ -72,6 +72,7 @@ def test_slurm_profile_plans_the_paper_config(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:`torch.jit.:FutureWarning")  # TorchScript is the stand-ins' format
 def test_every_rule_of_the_paper_config_runs_on_the_ci_overlay(tmp_path):
     from paper_ci import prepare
 

@@ -32,7 +32,9 @@ from latentspace import latexdoc, provenance
 
 CAPTIONS = ROOT / "workflow" / "report"
 PAPERS = yaml.safe_load((CAPTIONS / "papers.yaml").read_text())
-CONFIGS = sorted((ROOT / "config").glob("*.yaml"))
+# config/paper-ci.yaml is an overlay (sizes only), not a config on its own:
+# tests/test_paper_scale.py runs it on top of config/paper.yaml.
+CONFIGS = sorted(p for p in (ROOT / "config").glob("*.yaml") if p.name != "paper-ci.yaml")
 FIGURE_OR_TABLE = re.compile(r"/(figures|tables)/")
 
 

@@ -640,11 +640,22 @@ def train_gan(
             {"latent_rng": latent_rng},
         )
 
+        snapshots = set(config.snapshot_steps)
+
         def save_checkpoint(step: int) -> None:
             pending = losses.state_dict()  # raises on a non-finite loss: nothing is saved
             for name, module in (("generator", generator), ("discriminator", discriminator)):
                 if not _all_finite(module):
                     raise NonFiniteLossError(f"non-finite {name} weights at step {step}", step)
+            if step in snapshots:
+                # Before the checkpoint: a job killed between the two resumes from the previous
+                # checkpoint and writes this snapshot again, identical; killed after, it would
+                # resume past this step and never write it.
+                _save(
+                    _generator_file(generator, config, step, width, channels),
+                    run_dir / "snapshots" / f"generator-step{step:07d}.pt",
+                )
+                sample_grid(generator, fixed_noise, run_dir / "snapshots" / f"samples-step{step:07d}.png")
             _save(
                 {
                     "format": CHECKPOINT_FORMAT,
@@ -661,7 +672,6 @@ def train_gan(
             )
 
         ticker = _Ticker(run_dir, config.steps, start, config.batch_size, device, progress)
-        snapshots = set(config.snapshot_steps)
         step = start
         last_good = start
         try:
@@ -675,14 +685,8 @@ def train_gan(
                     mean = losses.flush(step)
                     ticker.log(step, d_loss=f"{float(mean[0]):.3f}", g_loss=f"{float(mean[1]):.3f}")
                 if step % config.checkpoint_every == 0 or step in snapshots or step == config.steps:
-                    save_checkpoint(step)  # checks the losses and weights first
+                    save_checkpoint(step)  # checks the losses and weights first; writes the snapshot
                     last_good = step
-                if step in snapshots:
-                    _save(
-                        _generator_file(generator, config, step, width, channels),
-                        run_dir / "snapshots" / f"generator-step{step:07d}.pt",
-                    )
-                    sample_grid(generator, fixed_noise, run_dir / "snapshots" / f"samples-step{step:07d}.png")
                 if on_step is not None:
                     on_step(step)
         except NonFiniteLossError as exc:
