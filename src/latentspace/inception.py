@@ -36,10 +36,9 @@ import zipfile
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .device import resolve_device
+from .metrics import InceptionExtractor
 
 __all__ = [
     "TORCHVISION_URL",
@@ -59,30 +58,14 @@ WEIGHTS_FILE = "inception_v3_google-0cc3c7bd.pth"
 INPUT_SIZE = 299
 
 
-class InceptionLogitsExtractor:
+class InceptionLogitsExtractor(InceptionExtractor):
     """An ImageNet classifier as a feature extractor (name ``inception_logits``): images
-    (N, 1 or 3, H, W) in [-1, 1] -> (logits, logits), both (N, K)."""
+    (N, 1 or 3, H, W) in [-1, 1] -> (logits, logits), both (N, K). Its input is
+    :class:`~latentspace.metrics.InceptionExtractor`'s pipeline at torchvision's range
+    [-1, 1] (``transform_input`` is off in the weights this loads)."""
 
     name = "inception_logits"
-
-    def __init__(self, module: nn.Module, device: str | torch.device = "auto", fingerprint: str = "") -> None:
-        self.device = resolve_device(device)
-        self.module = module.to(self.device).eval()
-        self.fingerprint = fingerprint
-
-    @staticmethod
-    def preprocess(images: Tensor) -> Tensor:
-        """(N, 1 or 3, H, W) in [-1, 1] -> (N, 3, 299, 299) in [-1, 1]."""
-        if images.ndim != 4 or images.shape[1] not in (1, 3):
-            raise ValueError(
-                f"InceptionLogitsExtractor: images must have shape (N, 1 or 3, H, W), got {tuple(images.shape)}"
-            )
-        x = images.float().clamp(-1.0, 1.0)
-        x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
-        if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-            shrink = max(x.shape[-2:]) > INPUT_SIZE
-            x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False, antialias=shrink)
-        return x.contiguous()
+    input_range = (-1.0, 1.0)
 
     def __call__(self, images: Tensor) -> tuple[Tensor, Tensor | None]:
         logits = self.module(self.preprocess(images))

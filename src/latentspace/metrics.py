@@ -240,6 +240,7 @@ class InceptionExtractor:
     """
 
     name = "inception"
+    input_range = INCEPTION_INPUT_RANGE
 
     def __init__(
         self, module: torch.jit.ScriptModule | nn.Module, device: str | torch.device = "auto", fingerprint: str = ""
@@ -248,14 +249,16 @@ class InceptionExtractor:
         self.module = module.to(self.device).eval()
         self.fingerprint = fingerprint
 
-    @staticmethod
-    def preprocess(images: Tensor) -> Tensor:
-        """(N, 1 or 3, H, W) in [-1, 1] -> (N, 3, 299, 299) in [-1, 0.9921875]."""
+    @classmethod
+    def preprocess(cls, images: Tensor) -> Tensor:
+        """(N, 1 or 3, H, W) in [-1, 1] -> (N, 3, 299, 299) in ``input_range`` (here
+        [-1, 0.9921875])."""
         if images.ndim != 4 or images.shape[1] not in (1, 3):
-            raise ValueError(f"InceptionExtractor: images must have shape (N, 1 or 3, H, W), got {tuple(images.shape)}")
-        low, high = INCEPTION_INPUT_RANGE
+            raise ValueError(f"{cls.__name__}: images must have shape (N, 1 or 3, H, W), got {tuple(images.shape)}")
+        low, high = cls.input_range
         x = images.float().clamp(-1.0, 1.0)
-        x = (x + 1.0) * ((high - low) / 2.0) + low  # [-1, 1] -> [low, high], linear
+        if (low, high) != (-1.0, 1.0):
+            x = (x + 1.0) * ((high - low) / 2.0) + low  # [-1, 1] -> [low, high], linear
         x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x  # (N, 3, H, W)
         if x.shape[-2:] != (INCEPTION_SIZE, INCEPTION_SIZE):
             shrink = max(x.shape[-2:]) > INCEPTION_SIZE
