@@ -7,7 +7,7 @@ CORES ?= all
 # TeX Live for results/reproduction.pdf (latentspace.latexdoc.TEX_PACKAGES)
 TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra latexmk lmodern
 
-.PHONY: setup reproduce test lint bench docs clean
+.PHONY: setup reproduce reproduce-cpu-full test lint bench docs docs-cpu-full docs-render clean
 
 setup: $(VENV)/.installed
 
@@ -36,14 +36,32 @@ reproduce: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The CPU-full tier: the default's figures and tables, every model trained to convergence
+# (config/cpu-full.yaml on top of config/config.yaml; results in results-cpu-full/).
+CPU_FULL := --configfile config/config.yaml config/cpu-full.yaml
+
+reproduce-cpu-full: setup
+	$(BIN)/snakemake --cores $(CORES) $(CPU_FULL)
+
 # docs/results.md is generated: the template docs/results.md.j2 rendered over the default
-# run's claims ledger. After `make reproduce` (default config), this copies the run's
-# rendering and ledger into docs/; tests/test_claims.py checks that they agree.
+# run's claims ledger and the CPU-full tier's. After `make reproduce` (default config) or
+# `make reproduce-cpu-full`, these copy the run's ledger into docs/ and render the page;
+# tests/test_claims.py checks that they agree.
 docs: setup
-	$(BIN)/snakemake --cores $(CORES) results/results.md results/tables/claims.csv
+	$(BIN)/snakemake --cores $(CORES) results/data/values.json results/tables/claims.csv
 	mkdir -p docs/default-run
-	cp results/results.md docs/results.md
 	cp results/data/values.json results/tables/claims.csv docs/default-run/
+	$(MAKE) docs-render
+
+docs-cpu-full: setup
+	$(BIN)/snakemake --cores $(CORES) $(CPU_FULL) results-cpu-full/data/values.json results-cpu-full/tables/claims.csv
+	mkdir -p docs/cpu-full-run
+	cp results-cpu-full/data/values.json results-cpu-full/tables/claims.csv docs/cpu-full-run/
+	$(MAKE) docs-render
+
+docs-render: setup
+	$(BIN)/python -m latentspace.claims docs/results.md.j2 docs/default-run/values.json \
+		$(if $(wildcard docs/cpu-full-run/values.json),--tier cpu-full=docs/cpu-full-run/values.json) -o docs/results.md
 
 lint: setup
 	$(BIN)/ruff check .
@@ -53,4 +71,4 @@ bench: setup
 	$(BIN)/python benchmarks/operations.py
 
 clean:
-	rm -rf results .snakemake
+	rm -rf results results-cpu-full .snakemake

@@ -18,6 +18,13 @@ from snakemake.utils import validate
 
 from latentspace.latexdoc import MISSING_TEX, tex_available
 from latentspace.provenance import config_sha256, source_state
+from latentspace.runlog import WORKFLOW_CORES
+
+# Jobs draw a live progress bar only when they run alone (latentspace.runlog.show_progress).
+try:
+    os.environ[WORKFLOW_CORES] = str(workflow.cores or 0)
+except WorkflowError:  # no --cores, e.g. parsed through the API without running
+    os.environ[WORKFLOW_CORES] = "0"
 
 
 def _validate_config(cfg):
@@ -221,6 +228,59 @@ def model_options(name):
 def grid_file(name):
     """The decoded latent grid behind image figure `name`: `results/data/grids/<name>.npz`."""
     return data_file(f"grids/{name}", "npz")
+
+
+def underscored(name):
+    """`name` with dashes as underscores: a rule name or an output key from a figure name."""
+    return name.replace("-", "_")
+
+
+def figures(names):
+    """The PDF and PNG outputs of several figures, keyed `<key>_pdf` and `<key>_png`, from
+    a mapping key -> figure name (see `figure`)."""
+    return {f"{key}_{ext}": path for key, name in names.items() for ext, path in figure(name).items()}
+
+
+def constant(value):
+    """A params function returning `value`: keeps Snakemake from reading the braces of a
+    string as wildcards."""
+    return lambda wildcards: value
+
+
+def model_grid_rules(families, models, groups):
+    """The per-model decoding rules of rules/render.smk: rule name -> (the families its
+    models have, the models). `families` maps a figure family to (kind, options, stream,
+    models); models with the same families share a rule, named `model_grids` for the
+    families of every model, else `model_grids_with_<what the others add>`, where `groups`
+    names families by their group (the five matched figures: "matched")."""
+    common = [f for f, spec in families.items() if set(spec[3]) == set(models)]
+    out = {}
+    for model in models:
+        own = tuple(f for f, spec in families.items() if model in spec[3])
+        extra = list(dict.fromkeys(underscored(groups.get(f, f)) for f in own if f not in common))
+        name = "model_grids" + ("_with_" + "_".join(extra) if extra else "")
+        out.setdefault(name, (own, []))[1].append(model)
+    return out
+
+
+def model_grid_params(families, names):
+    """The `grids` param of a per-model decoding rule: for each family of `names`, its
+    output key, builder kind, options, latent stream and title."""
+
+    def grids(wildcards):
+        return [
+            {"key": underscored(f), "kind": families[f][0], "options": families[f][1], "stream": families[f][2],
+             "title": f"model {wildcards.model}: {{title}}"}
+            for f in names
+        ]
+
+    return grids
+
+
+def shared_checkpoints(select=None):
+    """The `checkpoints` param of a stacked figure: the models' generators, or
+    `select(generators)` (e.g. a model's snapshots)."""
+    return lambda wildcards, input: select(list(input.generators)) if select else list(input.generators)
 
 
 def one_of(names):

@@ -120,6 +120,7 @@ def built(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("workflow")
     run = snakemake(workdir, "--cores", "2")
     assert run.returncode == 0, run.stderr[-5000:]
+    (workdir / "console.txt").write_text(run.stderr)  # what a user's terminal showed
     # Checked here, straight after the run: later tests rebuild single figures, which
     # leaves the report (it reads every figure) legitimately out of date.
     again = snakemake(workdir, "-n")

@@ -320,10 +320,12 @@ def test_docs_results_is_rendered_from_the_default_ledger():
     rendered over the default run's ledger (docs/default-run/values.json, copied by
     `make docs`), byte for byte."""
     values = json.loads((DOCS / "default-run" / "values.json").read_text())
-    expected = claims.render_template((DOCS / "results.md.j2").read_text(), values)
+    tiers = {"cpu-full": json.loads((DOCS / "cpu-full-run" / "values.json").read_text())}
+    expected = claims.render_template((DOCS / "results.md.j2").read_text(), values, tiers)
     assert (DOCS / "results.md").read_text() == expected, (
-        "docs/results.md differs from its template rendered over docs/default-run/values.json: edit "
-        "docs/results.md.j2, then `make reproduce docs`")
+        "docs/results.md differs from its template rendered over docs/default-run/values.json and "
+        "docs/cpu-full-run/values.json: edit docs/results.md.j2, then `make docs-render`")
+    assert tiers["cpu-full"]["provenance"]["config_sha256"] != values["provenance"]["config_sha256"]
     ledger = pd.read_csv(DOCS / "default-run" / "claims.csv", comment="#")
     assert dict(zip(ledger["claim"], ledger["verdict"], strict=True)) == {
         cid: c["verdict"] for cid, c in values["claims"].items()}
@@ -334,3 +336,16 @@ def test_docs_template_types_no_verdict():
     text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", "", (DOCS / "results.md.j2").read_text(), flags=re.S)
     for word in ("reproduced", "not comparable", "as in the paper"):
         assert word not in text.lower(), f"the template types {word!r}: take it from the ledger (verdict(), claim())"
+
+
+def test_render_cli_passes_other_tiers_to_the_template(tmp_path):
+    values = {"claims": {"a": {"verdict": "reproduced", "values": {}}}, "cited": {}}
+    tier = {"claims": {"a": {"verdict": "not reproduced", "values": {}}}, "cited": {}}
+    (tmp_path / "v.json").write_text(json.dumps(values))
+    (tmp_path / "t.json").write_text(json.dumps(tier))
+    (tmp_path / "doc.j2").write_text("{{ claim('a').verdict }} / {{ tiers['cpu-full'].claims.a.verdict }}\n")
+    claims.main([str(tmp_path / "doc.j2"), str(tmp_path / "v.json"), "--tier", f"cpu-full={tmp_path / 't.json'}",
+                 "-o", str(tmp_path / "doc.md")])
+    assert (tmp_path / "doc.md").read_text() == "reproduced / not reproduced\n"
+    with pytest.raises(SystemExit):
+        claims.main([str(tmp_path / "doc.j2"), str(tmp_path / "v.json"), "--tier", "cpu-full", "-o", "x"])

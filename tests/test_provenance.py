@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from latentspace import provenance
+from latentspace import device, provenance
 
 SOURCE = {"commit": "0123456789abcdef0123456789abcdef01234567", "commit_short": "0123456", "dirty": True}
 
@@ -75,6 +75,8 @@ def test_collect_records_versions_from_metadata_and_the_date():
         assert record["versions"][name] == md.version(name)
     assert provenance.package_versions(("surely-not-a-package-here",)) == {"surely-not-a-package-here": "not installed"}
     json.dumps(record)  # what rule `provenance` writes
+    assert record["auto_precision"] == device.resolve_precision("auto", device.resolve_device("auto"))
+    assert provenance.collect(SOURCE, "f" * 64, 3, device="cpu", precision="float32")["auto_precision"] == "float32"
     with pytest.raises(ValueError, match="source state lacks"):
         provenance.collect({"commit": "abc"}, "f" * 64, 1, device="cpu")
 

@@ -288,7 +288,7 @@ def test_same_stream_gives_same_codes_to_models_of_one_prior(built):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("name", "rule"), [("void-emergence", "plot_void_emergence"), ("samples-cauchy", "plot_samples")]
+    ("name", "rule"), [("void-emergence", "plot_void_emergence"), ("samples-cauchy", "plot_model_grids")]
 )
 def test_one_figure_replots_without_decoding(built, tmp_path, name, rule):
     work = copy_of(built, tmp_path / "w")  # its own copy: no other test's rebuilds matter
@@ -323,3 +323,43 @@ def test_bad_render_config_names_the_key(tmp_path, patch, key, words):
     out = rejected(tmp_path, cfg)
     assert f"invalid config at {key}" in out, out[-2000:]
     assert words in out
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def test_one_decoding_and_one_plotting_job_per_model(tmp_path):
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode == 0, run.stderr[-3000:]
+    planned = planned_rules(run.stdout)
+    decode = {r: n for r, n in planned.items() if r.startswith("model_grids")}
+    plot = {r: n for r, n in planned.items() if r.startswith("plot_model_grids")}
+    assert sum(decode.values()) == len(MODELS), planned
+    assert {f"plot_{r}": n for r, n in decode.items()} == plot
+    # models with the matched figures and void-shrunk share a rule named after them
+    both = set(REN["matched"]["models"]) & set(REN["void_shrunk"]["models"])
+    assert both and decode["model_grids_with_matched_void_shrunk"] == len(both)
+
+
+@pytest.mark.slow
+def test_one_grid_rebuilds_with_its_models_grids_only(built, tmp_path):
+    work = copy_of(built, tmp_path / "w")
+    (work / "results/data/grids/interp-random-cauchy.npz").unlink()
+    run = snakemake(work, "-n", "results/figures/interp-random-cauchy.pdf")
+    assert run.returncode == 0, run.stderr
+    assert planned_rules(run.stdout) == {"model_grids": 1, "plot_model_grids": 1}, run.stdout  # no training
+
+
+@pytest.mark.slow
+def test_console_shows_one_summary_per_training_job_and_no_progress_bars(built):
+    console = (built / "console.txt").read_text()
+    assert "\r" not in console and "step/s" not in console and "it/s" not in console
+    for model, spec in CFG["models"].items():
+        steps = spec.get("steps", CFG["training"]["steps"])
+        lines = [line for line in console.splitlines() if f" model {model}: " in line]
+        assert len(lines) == 1 and f": {steps} steps, " in lines[0] and "images/s" in lines[0], (model, lines)
+        assert "d_loss" in lines[0] and "g_loss" in lines[0]
+    ours = [line for line in console.splitlines() if " INFO " in line]
+    assert ours and all(" model " in line or "auto-encoder " in line or "classifier: " in line for line in ours), ours
+    log = (built / "results/logs" / f"train_gan_{MODELS[0]}.log").read_text()
+    assert " step " in log and "images/s" in log and "s left" in log  # progress went to the log

@@ -32,9 +32,10 @@ from latentspace import latexdoc, provenance
 
 CAPTIONS = ROOT / "workflow" / "report"
 PAPERS = yaml.safe_load((CAPTIONS / "papers.yaml").read_text())
-# config/paper-ci.yaml is an overlay (sizes only), not a config on its own:
-# tests/test_paper_scale.py runs it on top of config/paper.yaml.
-CONFIGS = sorted(p for p in (ROOT / "config").glob("*.yaml") if p.name != "paper-ci.yaml")
+# config/paper-ci.yaml and config/cpu-full.yaml are overlays, not configs on their own:
+# tests/test_paper_scale.py runs the first on top of config/paper.yaml, tests/test_workflow.py
+# checks the second on top of config/config.yaml.
+CONFIGS = sorted(p for p in (ROOT / "config").glob("*.yaml") if p.name not in ("paper-ci.yaml", "cpu-full.yaml"))
 FIGURE_OR_TABLE = re.compile(r"/(figures|tables)/")
 
 
@@ -139,7 +140,9 @@ def test_provenance_reruns_when_the_config_changes(tmp_path):
     run = snakemake(tmp_path, "--cores", "1", "results/provenance.json")
     assert run.returncode == 0, run.stderr[-3000:]
     record = json.loads((tmp_path / "results/provenance.json").read_text())
-    assert set(record) == {"commit", "commit_short", "dirty", "config_sha256", "seed", "device", "versions", "date"}
+    assert set(record) == {"commit", "commit_short", "dirty", "config_sha256", "seed", "device", "auto_precision",
+                           "versions", "date"}
+    assert record["auto_precision"] in ("float32", "bfloat16")
     assert record["seed"] == yaml.safe_load(TEST_CONFIG.read_text())["seed"]
     assert re.fullmatch(r"[0-9a-f]{64}", record["config_sha256"])
     assert re.fullmatch(r"[0-9a-f]{40}", record["commit"]) or record["commit"] == "unknown"

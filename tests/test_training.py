@@ -136,7 +136,7 @@ def test_checkpoint_of_a_changed_network_is_a_clear_error(digits, tmp_path):
 def test_bfloat16_autocast_runs(digits, tmp_path):
     result = training.train_gan(tiny(steps=2, precision="bfloat16"), digits, tmp_path, progress=False)
     assert all(p.dtype == torch.float32 and p.isfinite().all() for p in result.generator.parameters())
-    with pytest.raises(ValueError, match="'precision' must be one of float32, bfloat16"):
+    with pytest.raises(ValueError, match="'precision' must be one of auto, float32, bfloat16"):
         tiny(precision="half")
 
 

@@ -49,6 +49,24 @@ def test_dry_run(tmp_path, configfile):
     assert "distribution_mismatch_table" in run.stdout
 
 
+def test_cpu_full_tier_plans_the_default_jobs_with_converged_models(tmp_path):
+    """config/cpu-full.yaml on top of config/config.yaml: the same jobs as the default, every
+    generative model trained for 10,000 steps or more, results in their own directory."""
+    default = snakemake(tmp_path / "a", "-n", configfile=ROOT / "config/config.yaml")
+    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path / "b"), "-n",
+           "--configfile", str(ROOT / "config/config.yaml"), str(ROOT / "config/cpu-full.yaml")]
+    full = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert default.returncode == 0 and full.returncode == 0, default.stderr[-2000:] + full.stderr[-2000:]
+    assert planned_rules(full.stdout) == planned_rules(default.stdout)
+    assert "results-cpu-full/models/normal/generator.pt" in full.stdout
+    base = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    overlay = yaml.safe_load((ROOT / "config/cpu-full.yaml").read_text())
+    for model, spec in base["models"].items():
+        steps = overlay["models"].get(model, {}).get("steps") or spec.get("steps") or overlay["training"]["steps"]
+        assert steps >= 10000, model
+    assert overlay["autoencoders"]["training"]["steps"] >= 10000
+
+
 def test_lint():
     run = subprocess.run([SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -832,14 +832,17 @@ def _tex_key(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]", "-", key)
 
 
-def render_template(template: str, values: Mapping[str, Any]) -> str:
+def render_template(template: str, values: Mapping[str, Any],
+                    tiers: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     """Render a Jinja2 document template over the ledger's values: ``claim(id)`` gives a
     claim's row (verdict, ours, note, statement, ...) and values, ``verdict(id)`` its
     verdict in bold, ``v(id, key, digits)`` one of its numbers, ``cited(name, digits)`` a
     cited number, ``claims`` every row by id, ``table(name)`` a result table's rows,
     ``pick(name, column, digits, **where)`` one of its numbers, ``metric(name, "fid")``
     the column of a metric family there, ``fmt(x, digits)`` a
-    number, ``provenance`` and ``config`` the run's. A name
+    number, ``provenance`` and ``config`` the run's; ``tiers`` the ledgers of other
+    runs by name (e.g. the CPU-full tier's, whose ``claims``, ``provenance`` and ``config``
+    the template reads directly; {} when none is given). A name
     the ledger does not hold is an error, so a document cannot cite a number the run did
     not compute."""
     import jinja2
@@ -869,25 +872,31 @@ def render_template(template: str, values: Mapping[str, Any]) -> str:
     def verdict(cid: str) -> str:
         return f"**{claim(cid)['verdict']}**"
 
-    def table(name: str) -> list[Mapping[str, Any]]:
-        """The rows of a result table of the run ([] where the config builds none)."""
-        return values.get("tables", {}).get(name, [])
+    tiers_ = dict(tiers or {})
+
+    def table(name: str, tier: str | None = None) -> list[Mapping[str, Any]]:
+        """The rows of a result table of the run, or of the run ``tier`` ([] where the
+        config builds none)."""
+        if tier is not None and tier not in tiers_:
+            raise KeyError(f"the template reads tier {tier!r}; the tiers given are {', '.join(tiers_) or 'none'}")
+        return (values if tier is None else tiers_[tier]).get("tables", {}).get(name, [])
 
     def fmt(x: Any, digits: int = 1) -> str:
         if x is None:
             return "n/a"
         return f"{x:,.{digits}f}" if _numeric(x) else str(x)
 
-    def metric(name: str, family: str) -> str:
+    def metric(name: str, family: str, tier: str | None = None) -> str:
         """The column of metric ``family`` ("fid", "is") in result table ``name``: Inception's
         where the run has it, else the classifier analogue's."""
-        columns = set(table(name)[0]) if table(name) else set()
+        columns = set(table(name, tier)[0]) if table(name, tier) else set()
         return next((c for c in METRIC_FAMILIES[family] if c in columns), METRIC_FAMILIES[family][-1])
 
-    def pick(name: str, column: str, digits: int = 1, **where: Any) -> str:
-        """One number of a result table, at the row ``where`` selects ("n/a" where the
-        config builds no such row; an error where several rows match)."""
-        rows = [r for r in table(name) if all(_same(r.get(k), v) for k, v in where.items())]
+    def pick(name: str, column: str, digits: int = 1, tier: str | None = None, **where: Any) -> str:
+        """One number of a result table (of the run ``tier``: another run's), at the row
+        ``where`` selects ("n/a" where the config builds no such row; an error where
+        several rows match)."""
+        rows = [r for r in table(name, tier) if all(_same(r.get(k), v) for k, v in where.items())]
         if len(rows) > 1:
             raise KeyError(f"the template picks {name}.{column} at {where}: {len(rows)} rows match")
         if rows and column not in rows[0]:
@@ -897,4 +906,35 @@ def render_template(template: str, values: Mapping[str, Any]) -> str:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     return env.from_string(template).render(claim=claim, v=v, cited=cited, verdict=verdict, claims=claims_,
                                             table=table, fmt=fmt, pick=pick, metric=metric,
-                                            provenance=values.get("provenance", {}), config=values.get("config", {}))
+                                            provenance=values.get("provenance", {}), config=values.get("config", {}),
+                                            tiers=tiers_)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m latentspace.claims TEMPLATE VALUES [--tier NAME=VALUES ...] -o OUT``:
+    render a document template over a run's values.json and other tiers' (what `make
+    docs` does for docs/results.md)."""
+    import argparse
+    import json
+
+    from .atomic import write_text
+
+    parser = argparse.ArgumentParser(prog="python -m latentspace.claims", description=main.__doc__)
+    parser.add_argument("template")
+    parser.add_argument("values", help="the run's values.json (rule claims)")
+    parser.add_argument("--tier", action="append", default=[], metavar="NAME=VALUES",
+                        help="another run's values.json, as tiers[NAME] in the template")
+    parser.add_argument("-o", "--out", required=True)
+    args = parser.parse_args(argv)
+    tiers = {}
+    for item in args.tier:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            parser.error(f"--tier wants NAME=VALUES, got {item!r}")
+        tiers[name] = json.loads(Path(path).read_text())
+    values = json.loads(Path(args.values).read_text())
+    write_text(args.out, render_template(Path(args.template).read_text(), values, tiers))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,6 @@
-"""Where computations run: the device ("auto" picks CUDA when available) and the number
-of CPU threads."""
+"""Where computations run: the device ("auto" picks CUDA when available), the number of
+CPU threads, and the precision of training ("auto" picks bfloat16 autocast where the
+hardware runs it natively)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 
 import torch
 
-__all__ = ["resolve_device", "cpu_count", "num_threads"]
+__all__ = ["resolve_device", "cpu_count", "num_threads", "PRECISIONS", "cpu_has_bf16", "resolve_precision"]
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -49,3 +50,34 @@ def num_threads(n: int | None) -> Iterator[int]:
         yield wanted
     finally:
         torch.set_num_threads(previous)
+
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU computes in bfloat16 natively: AMX (Intel Sapphire Rapids and
+    later) or AVX512-BF16 (Intel Cooper Lake, AMD Zen 4 and later), read from the flags of
+    ``cpuinfo`` (Linux); False where that file is absent."""
+    try:
+        text = open(cpuinfo).read()
+    except OSError:
+        return False
+    flags = {f for line in text.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+    return any(flag in flags for flag in _BF16_CPU_FLAGS)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"auto"`` -> ``"bfloat16"`` on CUDA devices that support it and on CPUs with
+    bfloat16 hardware (:func:`cpu_has_bf16`), where autocast steps are 1.3-2x faster at
+    no cost in sample quality (benchmarks/README.md, "sample quality per CPU-second"),
+    else ``"float32"`` (emulated bfloat16 is slower than float32). Other values are
+    checked and returned."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    return "bfloat16" if device.type == "cpu" and cpu_has_bf16() else "float32"

@@ -24,7 +24,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["PACKAGES", "source_state", "config_sha256", "package_versions", "compute_device", "collect",
+__all__ = ["PACKAGES", "source_state", "config_sha256", "package_versions", "compute_device", "auto_precision", "collect",
            "describe", "describe_latex"]
 
 PACKAGES = ("torch", "torchvision", "snakemake", "numpy", "scipy")
@@ -85,11 +85,20 @@ def compute_device() -> str:
     return torch.cuda.get_device_name(device)
 
 
+def auto_precision() -> str:
+    """What a training precision of "auto" resolves to on the device "auto" picks here
+    (:func:`latentspace.device.resolve_precision`)."""
+    from .device import resolve_device, resolve_precision  # imports torch
+
+    return resolve_precision("auto", resolve_device("auto"))
+
+
 def collect(source: Mapping[str, Any], config_hash: str, seed: int, device: str | None = None,
-            date: _dt.datetime | None = None) -> dict[str, Any]:
+            date: _dt.datetime | None = None, precision: str | None = None) -> dict[str, Any]:
     """The provenance record of a run: ``source`` as :func:`source_state` returns it, the
     config's :func:`config_sha256`, the seed, the device (:func:`compute_device` unless
-    given), :func:`package_versions` and the date (now, UTC, unless given)."""
+    given), what precision "auto" means there (:func:`auto_precision` unless given),
+    :func:`package_versions` and the date (now, UTC, unless given)."""
     missing = {"commit", "commit_short", "dirty"} - set(source)
     if missing:
         raise ValueError(f"source state lacks {sorted(missing)}: pass what source_state() returns")
@@ -101,6 +110,7 @@ def collect(source: Mapping[str, Any], config_hash: str, seed: int, device: str 
         "config_sha256": config_hash,
         "seed": int(seed),
         "device": device if device is not None else compute_device(),
+        "auto_precision": precision if precision is not None else auto_precision(),
         "versions": package_versions(),
         "date": date.astimezone(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }

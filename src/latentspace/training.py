@@ -44,6 +44,7 @@ import csv
 import dataclasses
 import io
 import json
+import logging
 import math
 import resource
 import time
@@ -62,7 +63,7 @@ from . import files, models, priors
 from ._registry import from_options
 from .atomic import write_atomic as _write_atomic
 from .data import ImageDataset
-from .device import num_threads, resolve_device
+from .device import PRECISIONS, num_threads, resolve_device, resolve_precision
 
 __all__ = [
     "GANConfig",
@@ -80,6 +81,7 @@ CSV_COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
 CHECKPOINT_FORMAT = 1
 # Options that may change between a run and its resumption (they do not change the maths).
 _PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
+_log = logging.getLogger(__name__)
 RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "snapshot_steps", "grid_size", "device", "num_threads"})
 
 
@@ -121,11 +123,15 @@ class GANConfig:
         grid_size: images in each sample grid (from the same fixed noise).
         device: "auto" (CUDA when available), "cpu", "cuda", "cuda:1", ...
         num_threads: CPU threads (None: one per CPU this process may use).
-        precision: "float32", or "bfloat16" to run the forward passes under
-            ``torch.autocast`` (weights, gradients, losses and Adam stay float32). On a
-            CPU with AMX (Sapphire Rapids and later) bfloat16 steps are about twice as
-            fast; without bfloat16 hardware they are slower. Resuming bit for bit holds
-            for either, not across them.
+        precision: "float32"; "bfloat16" to run the forward passes under
+            ``torch.autocast`` (weights, gradients, losses and Adam stay float32); or
+            "auto": bfloat16 on CUDA and on CPUs with bfloat16 hardware (AMX,
+            AVX512-BF16), float32 elsewhere (:func:`latentspace.device.resolve_precision`).
+            With bfloat16 hardware a width-16 step is about 1.3x faster (2x at width 64)
+            and the samples as good at equal steps (benchmarks/README.md); emulated
+            bfloat16 is slower. A run records the precision it resolved to in config.json
+            and resumes only with the same one (bit for bit holds within one precision
+            and one kind of CPU kernel, not across them).
         channels_last: keep weights and images in the channels-last memory layout,
             which oneDNN's convolutions prefer: 3-13% faster steps on a CPU at widths
             16-64 (measured with benchmarks/train_throughput.py), the same mathematics.
@@ -175,8 +181,8 @@ class GANConfig:
         if self.num_threads is not None and (not _is_int(self.num_threads) or self.num_threads < 1):
             raise ValueError(f"GANConfig: 'num_threads' must be a positive integer or None, got {self.num_threads!r}")
         priors.get(self.prior, **self.prior_params)  # raises ValueError naming a bad prior or parameter
-        if self.precision not in _PRECISIONS:
-            raise ValueError(f"GANConfig: 'precision' must be one of {', '.join(_PRECISIONS)}, got {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"GANConfig: 'precision' must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not isinstance(self.channels_last, bool):
             raise ValueError(f"GANConfig: 'channels_last' must be true or false, got {self.channels_last!r}")
         if not isinstance(self.device, str):
@@ -193,8 +199,22 @@ class GANConfig:
         return d
 
 
+class _Summarised:
+    """The one-line summary of a training call's result."""
+
+    step: int
+    images_per_second: float
+    precision: str
+    losses: dict[str, str]
+
+    def summary(self) -> str:
+        """Steps, speed, precision and the final losses, e.g. for the console."""
+        losses = "".join(f", {k} {v}" for k, v in self.losses.items())
+        return f"{self.step} steps, {self.images_per_second:.0f} images/s ({self.precision}){losses}"
+
+
 @dataclass
-class TrainResult:
+class TrainResult(_Summarised):
     """What :func:`train_gan` returns."""
 
     run_dir: Path
@@ -203,6 +223,8 @@ class TrainResult:
     discriminator: nn.Module
     resumed_from: int | None  # the checkpoint step a run resumed from, None for a fresh run
     images_per_second: float  # over the steps this call ran (nan when it ran none)
+    precision: str = "float32"  # what config.precision resolved to
+    losses: dict[str, str] = field(default_factory=dict)  # the last log window's mean losses (none if it ran none)
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -511,8 +533,10 @@ class _LossLog:
 
 
 class _Ticker:
-    """The progress of a training call: a tqdm bar, one ``status.jsonl`` line per log tick
-    (time, speed, peak memory) and the mean speed over the steps this call ran."""
+    """The progress of a training call: a tqdm bar (when ``progress``), one
+    ``status.jsonl`` line per log tick (time, speed, peak memory), a progress line in the
+    ``latentspace.training`` log about every tenth of the run, the last losses, and the mean
+    speed over the steps this call ran."""
 
     def __init__(self, run_dir: Path, total: int, start: int, batch_size: int, device: torch.device,
                  progress: bool) -> None:
@@ -520,6 +544,8 @@ class _Ticker:
         self.path, self.start, self.batch_size, self.device = run_dir / "status.jsonl", start, batch_size, device
         self.t0 = self.tick_time = time.perf_counter()
         self.tick_step = start
+        self.total, self.next_report = total, start + max(total // 10, 1)
+        self.last: dict[str, str] = {}
 
     def log(self, step: int, **postfix: str) -> None:
         """Record a log tick at ``step``: the speed since the last tick, on the bar and in the file."""
@@ -527,6 +553,12 @@ class _Ticker:
         speed = (step - self.tick_step) * self.batch_size / max(now - self.tick_time, 1e-9)
         self.tick_time, self.tick_step = now, step
         self.bar.set_postfix(**postfix, img_s=f"{speed:.0f}")
+        self.last = dict(postfix)
+        if step >= self.next_report or step == self.total:
+            self.next_report = step + max(self.total // 10, 1)
+            left = (self.total - step) * self.batch_size / max(speed, 1e-9)
+            _log.info("step %d/%d  %s  %.0f images/s  %.0f s left", step, self.total,
+                      "  ".join(f"{k} {v}" for k, v in postfix.items()), speed, left)
         status = {
             "step": step,
             "time_s": round(now - self.t0, 3),
@@ -601,6 +633,7 @@ def train_gan(
     """
     run_dir = Path(run_dir)
     device = resolve_device(config.device)
+    config = dataclasses.replace(config, precision=resolve_precision(config.precision, device))
     prior = prior if prior is not None else priors.get(config.prior, **config.prior_params)
     n_images, channels, height, width = data.shape
     if height != width:
@@ -705,6 +738,8 @@ def train_gan(
         discriminator=discriminator,
         resumed_from=start if start > 0 else None,
         images_per_second=speed,
+        precision=config.precision,
+        losses=ticker.last,
     )
 
 
@@ -800,8 +835,8 @@ class AEConfig:
                 raise ValueError(f"AEConfig: {key!r} must be a number in {interval}, got {value!r}")
         if self.num_threads is not None and (not _is_int(self.num_threads) or self.num_threads < 1):
             raise ValueError(f"AEConfig: 'num_threads' must be a positive integer or None, got {self.num_threads!r}")
-        if self.precision not in _PRECISIONS:
-            raise ValueError(f"AEConfig: 'precision' must be one of {', '.join(_PRECISIONS)}, got {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"AEConfig: 'precision' must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not isinstance(self.channels_last, bool):
             raise ValueError(f"AEConfig: 'channels_last' must be true or false, got {self.channels_last!r}")
         if not isinstance(self.device, str):
@@ -817,7 +852,7 @@ class AEConfig:
 
 
 @dataclass
-class AETrainResult:
+class AETrainResult(_Summarised):
     """What :func:`train_autoencoder` returns."""
 
     run_dir: Path
@@ -825,6 +860,8 @@ class AETrainResult:
     model: nn.Module
     resumed_from: int | None  # the checkpoint step a run resumed from, None for a fresh run
     images_per_second: float  # over the steps this call ran (nan when it ran none)
+    precision: str = "float32"  # what config.precision resolved to
+    losses: dict[str, str] = field(default_factory=dict)  # the last log window's mean losses (none if it ran none)
 
 
 # What constrains the codes, recorded in config.json (a run resumes only with the same).
@@ -937,6 +974,7 @@ def train_autoencoder(
     """
     run_dir = Path(run_dir)
     device = resolve_device(config.device)
+    config = dataclasses.replace(config, precision=resolve_precision(config.precision, device))
     n_images, channels, height, width = data.shape
     if height != width:
         raise ValueError(f"train_autoencoder: images must be square, got {height} x {width}")
@@ -1035,4 +1073,6 @@ def train_autoencoder(
         model=model,
         resumed_from=start if start > 0 else None,
         images_per_second=speed,
+        precision=config.precision,
+        losses=ticker.last,
     )

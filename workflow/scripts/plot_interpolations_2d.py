@@ -42,7 +42,7 @@ def main(input, output, log):
             pad_x, pad_y = 0.25 * (hi_x - lo_x), 0.25 * (hi_y - lo_y)
             ax.set_xlim(min(lo_x, paths["x"].min()) - pad_x, max(hi_x, paths["x"].max()) + pad_x)
             ax.set_ylim(min(lo_y, paths["y"].min()) - pad_y, max(hi_y, paths["y"].max()) + pad_y)
-            ax.set_aspect("equal", adjustable="datalim")
+            ax.set_aspect("equal", adjustable="box")
         plotting.save_figure(fig, output.pdf, output.png)
 
 

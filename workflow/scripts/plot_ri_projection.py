@@ -25,7 +25,7 @@ def main(input, output, log):
             ax.annotate("$z_k$", (0, 1), textcoords="offset points", xytext=(3, 3))
             ax.set_title(f"pair {pair}")
             ax.set_xlabel("a (along $z_0$)")
-            ax.set_aspect("equal", adjustable="datalim")
+            ax.set_aspect("equal", adjustable="box")
         panels[0][0].set_ylabel("b (along $z_k$)")
         panels[-1][0].legend(loc="upper right")
         plotting.save_figure(fig, output.pdf, output.png)

@@ -19,10 +19,11 @@ def main(output, params, wildcards, threads, log):
             }
         )
         logger.info("auto-encoder %s: %s on %s", wildcards.kind, config.to_dict(), images)
-        result = training.train_autoencoder(config, images, Path(output.model).parent)
+        result = training.train_autoencoder(config, images, Path(output.model).parent,
+                                    progress=runlog.show_progress(threads))
         if result.resumed_from is not None:
             logger.info("resumed from the checkpoint of step %d", result.resumed_from)
-        logger.info("trained %d steps, %.0f images/s", result.step, result.images_per_second)
+        logger.info("auto-encoder %s: %s", wildcards.kind, result.summary(), extra=runlog.CONSOLE)
 
 
 main(snakemake.output, snakemake.params, snakemake.wildcards, snakemake.threads, snakemake.log[0])

@@ -12,10 +12,11 @@ def main(output, params, wildcards, threads, log):
             {**params.options, "seed": runlog.seed_for(params.seed, "gan", wildcards.model), "num_threads": threads}
         )
         logger.info("model %s: %s on %s", wildcards.model, config.to_dict(), images)
-        result = training.train_gan(config, images, Path(output.generator).parent)
+        result = training.train_gan(config, images, Path(output.generator).parent,
+                                    progress=runlog.show_progress(threads))
         if result.resumed_from is not None:
             logger.info("resumed from the checkpoint of step %d", result.resumed_from)
-        logger.info("trained %d steps, %.0f images/s", result.step, result.images_per_second)
+        logger.info("model %s: %s", wildcards.model, result.summary(), extra=runlog.CONSOLE)
 
 
 main(snakemake.output, snakemake.params, snakemake.wildcards, snakemake.threads, snakemake.log[0])
