@@ -87,6 +87,7 @@ rule train_classifier:
         dataset=config["dataset"],
         seed=config["seed"],
     threads: 2
+    priority: 1000  # first: every metric job waits for it
     log:
         LOGS / "train_classifier.log",
     benchmark:
@@ -114,6 +115,7 @@ rule reference_stats:
     wildcard_constraints:
         extractor="classifier|inception",
     threads: 2
+    priority: 1000  # as soon as its extractor exists: every metric job waits for it
     log:
         LOGS / "reference_stats_{extractor}.log",
     benchmark:

@@ -34,6 +34,9 @@ rule train_gan:
     wildcard_constraints:
         model="|".join(MODELS) if MODELS else "(?!)",
     threads: 1
+    # Longest first (steps / 100), so that the longest model never starts last and leaves
+    # one core idle at the end of the run.
+    priority: lambda wildcards: model_options(wildcards.model)["steps"] // 100
     log:
         LOGS / "train_gan_{model}.log",
     benchmark:
