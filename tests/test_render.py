@@ -323,3 +323,20 @@ def test_run_from_checkpoints(gen, tmp_path):
     assert stacked.shape == (2, 3) and stacked.images.shape == (2, 3, 1, 16, 16)
     model = render.load_model(paths[0])
     assert model.latent_dim == DIM and model.step == 10 and isinstance(model.prior, priors.Uniform)
+
+
+def test_decoding_imports_no_matplotlib_and_plotting_no_torch():
+    """The torch env's decoding jobs and the analysis env's plotting jobs each import only
+    their own stack: Grid (latentspace.grids) is numpy only."""
+    import subprocess
+    import sys
+
+    code = ("import sys, latentspace.{mod}; bad = [m for m in sys.modules if m.split('.')[0] == '{bad}']; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    for mod, bad in (("render", "matplotlib"), ("autoencoders", "matplotlib"), ("grids", "torch"),
+                     ("grids", "matplotlib"), ("plotting", "torch")):
+        run = subprocess.run([sys.executable, "-c", code.format(mod=mod, bad=bad)], capture_output=True, text=True)
+        assert run.returncode == 0, f"latentspace.{mod} imports {bad}: {run.stdout}{run.stderr[-500:]}"
+    from latentspace import grids, plotting
+
+    assert plotting.Grid is grids.Grid

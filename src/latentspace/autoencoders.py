@@ -5,7 +5,7 @@ The models are :class:`latentspace.models.SphericalAutoEncoder` (SAE) and
 :class:`latentspace.models.GaussianVAE` (VAE), trained by
 :func:`latentspace.training.train_autoencoder`. Everything here takes trained models and
 images (N, C, H, W) in [-1, 1] and returns numbers, tables or
-:class:`~latentspace.plotting.Grid` objects; the workflow saves them and draws them
+:class:`~latentspace.grids.Grid` objects; the workflow saves them and draws them
 elsewhere.
 
 * :func:`encode`, :func:`reconstruct`: batched, without gradients, in eval mode. The
@@ -40,7 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from . import metrics, render
-from .plotting import Grid
+from .grids import Grid
 from .priors import Prior
 
 __all__ = [

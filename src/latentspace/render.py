@@ -1,7 +1,7 @@
 """Latent grids of the papers' image figures, decoded by a trained generator.
 
 Every image figure of the papers is a labelled grid of generated images. Its data is a
-:class:`~latentspace.plotting.Grid` (re-exported here): the latent code of every cell,
+:class:`~latentspace.grids.Grid` (re-exported here): the latent code of every cell,
 the decoded images, row and column labels and a few numbers. Making one takes two steps,
 so that tests can check the latents without any model:
 
@@ -61,7 +61,7 @@ from torch import Tensor, nn
 
 from latentspace import operations, priors, runlog
 from latentspace.device import resolve_device
-from latentspace.plotting import Grid
+from latentspace.grids import Grid
 from latentspace.priors import Prior
 from latentspace.training import read_generator_file
 

@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 
 from latentspace import realism, render, runlog, tables
-from latentspace.plotting import Grid
+from latentspace.grids import Grid
 
 PATHS = ("linear", "ri_optimal")
 

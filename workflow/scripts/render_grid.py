@@ -6,7 +6,7 @@ from dataclasses import replace
 import torch
 
 from latentspace import render, runlog
-from latentspace.plotting import Grid
+from latentspace.grids import Grid
 
 
 def main(output, params, threads, log):
