@@ -71,6 +71,13 @@ def test_slurm_profile_plans_the_paper_config(tmp_path):
     assert jobs["train_gan"] == 12 and jobs["train_autoencoder"] == 2
 
 
+def rule_kinds(rules: set[str]) -> set[str]:
+    """Rule names with the per-model decoding and plotting rules as one kind each: those are
+    named after the figure families their models share (rules/render.smk), and the overlay
+    shortens the model lists."""
+    return {re.sub(r"^(plot_)?model_grids\w*", r"\1model_grids", rule) for rule in rules}
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:`torch.jit.:FutureWarning")  # TorchScript is the stand-ins' format
 def test_every_rule_of_the_paper_config_runs_on_the_ci_overlay(tmp_path):
@@ -86,6 +93,7 @@ def test_every_rule_of_the_paper_config_runs_on_the_ci_overlay(tmp_path):
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-6000:]
     ran = set(re.findall(r"^(?:local)?rule (\w+):", out, flags=re.M))
+    ran, planned = rule_kinds(ran), rule_kinds(planned)
     assert ran == planned - NOT_IN_CI, (sorted(planned - NOT_IN_CI - ran), sorted(ran - planned))
     (tmp_path / "wall-seconds.txt").write_text(f"{wall:.0f}\n")
 

@@ -345,9 +345,14 @@ def test_one_decoding_and_one_plotting_job_per_model(tmp_path):
 def test_one_grid_rebuilds_with_its_models_grids_only(built, tmp_path):
     work = copy_of(built, tmp_path / "w")
     (work / "results/data/grids/interp-random-cauchy.npz").unlink()
+    run = snakemake(work, "-n", "results/data/grids/interp-random-cauchy.npz")
+    assert run.returncode == 0, run.stderr
+    assert planned_rules(run.stdout) == {"model_grids": 1}, run.stdout  # that model's decoding job, no training
+    (work / "results/figures/interp-random-cauchy.pdf").unlink()
     run = snakemake(work, "-n", "results/figures/interp-random-cauchy.pdf")
     assert run.returncode == 0, run.stderr
-    assert planned_rules(run.stdout) == {"model_grids": 1, "plot_model_grids": 1}, run.stdout  # no training
+    assert planned_rules(run.stdout) == {"model_grids": 1, "plot_model_grids": 1}, run.stdout
+    assert "wildcards: model=cauchy" in run.stdout
 
 
 @pytest.mark.slow
