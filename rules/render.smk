@@ -5,8 +5,8 @@ decoded by a trained model of `models:`, driven by two tables.
 matched paper's figures, void-shrunk): figure `<family>-<model>`. One decoding job per model
 (`model_grids*`) writes all of that model's grids into results/data/grids/, and one plot job
 per model (`plot_model_grids*`) draws them: a job pays a few seconds to import torch or
-matplotlib, more than decoding a grid costs (benchmarks/README.md, "jobs of the default
-run"). Models that have the same families share a rule, named after what they add
+matplotlib, more than decoding a grid costs (benchmarks/README.md, "whole runs": 49
+decoding jobs took 153 s of job time, 13 take 48 s). Models that have the same families share a rule, named after what they add
 (`model_grids_with_matched_void_shrunk`). `SHARED_FIGURES` lists the figures that stack
 several models or snapshots into one grid (interp-tails, void-origin, void-emergence, ...):
 one `<figure>_data` and one `plot_<figure>` rule each. Decoding runs in the torch env,

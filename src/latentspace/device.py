@@ -70,7 +70,7 @@ def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
 
 def resolve_precision(precision: str, device: torch.device) -> str:
     """``"auto"`` -> ``"bfloat16"`` on CUDA devices that support it and on CPUs with
-    bfloat16 hardware (:func:`cpu_has_bf16`), where autocast steps are 1.3-2x faster at
+    bfloat16 hardware (:func:`cpu_has_bf16`), where autocast steps are 1.2-1.7x faster at
     no cost in sample quality (benchmarks/README.md, "sample quality per CPU-second"),
     else ``"float32"`` (emulated bfloat16 is slower than float32). Other values are
     checked and returned."""

@@ -127,7 +127,7 @@ class GANConfig:
             ``torch.autocast`` (weights, gradients, losses and Adam stay float32); or
             "auto": bfloat16 on CUDA and on CPUs with bfloat16 hardware (AMX,
             AVX512-BF16), float32 elsewhere (:func:`latentspace.device.resolve_precision`).
-            With bfloat16 hardware a width-16 step is about 1.3x faster (2x at width 64)
+            With bfloat16 hardware a width-16 step is 1.2-1.3x faster (1.7x at width 64)
             and the samples as good at equal steps (benchmarks/README.md); emulated
             bfloat16 is slower. A run records the precision it resolved to in config.json
             and resumes only with the same one (bit for bit holds within one precision
