@@ -29,19 +29,18 @@ rule train_autoencoder:
     input:
         dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
     output:
-        model=AE_DIR / "autoencoder.pt",
-        reconstructions=AE_DIR / "reconstructions.png",
+        multiext(f"{AE_DIR}/", model="autoencoder.pt", reconstructions="reconstructions.png"),
     params:
         options=AE["training"],
         dataset=config["dataset"],
         seed=config["seed"],
+        code=TRAINING_CODE,
     wildcard_constraints:
         kind=one_of(AE_KINDS),
+    cache: True  # with --cache, as train_gan (rules/train.smk)
     threads: 1
     log:
         LOGS / "train_autoencoder_{kind}.log",
-    benchmark:
-        BENCH / "train_autoencoder_{kind}.tsv"
     conda:
         "../envs/torch.yaml"
     script:

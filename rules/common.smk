@@ -17,7 +17,7 @@ from snakemake.io import is_flagged
 from snakemake.utils import validate
 
 from latentspace.latexdoc import MISSING_TEX, tex_available
-from latentspace.provenance import config_sha256, source_state
+from latentspace.provenance import CLASSIFIER_MODULES, code_digest, config_sha256, source_state
 from latentspace.runlog import WORKFLOW_CORES
 
 # Jobs draw a live progress bar only when they run alone (latentspace.runlog.show_progress).
@@ -223,6 +223,15 @@ def model_options(name):
     spec = config["models"][name]
     options = {**config["training"], **{k: v for k, v in spec.items() if k not in ("prior", "params")}}
     return {**options, "prior": spec["prior"], "prior_params": spec.get("params", {})}
+
+
+# Models whose training writes snapshots (train_gan_snapshots) and the rest (train_gan,
+# cached with --cache); see rules/train.smk.
+SNAPSHOT_MODELS = [m for m in MODELS if model_options(m)["snapshot_steps"]]
+CACHEABLE_MODELS = [m for m in MODELS if m not in SNAPSHOT_MODELS]
+# The training code a trained model depends on, a param of the training rules.
+TRAINING_CODE = code_digest()
+CLASSIFIER_CODE = code_digest(CLASSIFIER_MODULES)
 
 
 def grid_file(name):

@@ -80,18 +80,17 @@ rule train_classifier:
     input:
         dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
     output:
-        model=CLASSIFIER_DIR / "classifier.pt",
-        summary=CLASSIFIER_DIR / "classifier.json",
+        multiext(f"{CLASSIFIER_DIR}/", model="classifier.pt", summary="classifier.json"),
     params:
         options=MET["classifier"],
         dataset=config["dataset"],
         seed=config["seed"],
+        code=CLASSIFIER_CODE,
+    cache: True  # with --cache, as train_gan (rules/train.smk)
     threads: 2
     priority: 1000  # first: every metric job waits for it
     log:
         LOGS / "train_classifier.log",
-    benchmark:
-        BENCH / "train_classifier.tsv"
     conda:
         "../envs/torch.yaml"
     script:

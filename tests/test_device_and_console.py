@@ -33,6 +33,14 @@ def test_auto_precision_follows_the_hardware_on_the_cpu(monkeypatch, has):
     assert device.resolve_precision("bfloat16", torch.device("cpu")) == "bfloat16"
 
 
+@pytest.mark.parametrize("has", [False, True])
+def test_auto_precision_is_float32_on_cuda(monkeypatch, has):
+    """On an H200 bfloat16 autocast slowed the papers' models (benchmarks/README.md)."""
+    monkeypatch.setattr(device, "cpu_has_bf16", lambda: has)
+    assert device.resolve_precision("auto", torch.device("cuda")) == "float32"
+    assert device.resolve_precision("bfloat16", torch.device("cuda")) == "bfloat16"
+
+
 def test_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="unknown precision 'half'"):
         device.resolve_precision("half", torch.device("cpu"))

@@ -67,6 +67,41 @@ def test_frechet_distance_closed_forms():
         metrics.frechet_distance(mu1, s1, mu2[:3], s2[:3, :3])
 
 
+def test_frechet_distance_retries_with_eps_after_dropping_dead_features(monkeypatch):
+    """Dead coordinates (zero variance in both sets, as a random-weight InceptionV3's dead
+    ReLU units) are dropped before the square root; when that root is not finite, the
+    retry adds eps to the diagonals of the live block, not of the full dimension (a
+    paper-scale run on a GPU met that broadcast error)."""
+    rng = np.random.default_rng(2)
+    d, dead = 6, [1, 4]
+    s1, s2 = random_covariance(rng, d), random_covariance(rng, d)
+    for s in (s1, s2):
+        s[dead, :] = 0.0
+        s[:, dead] = 0.0
+    mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
+    expected = metrics.frechet_distance(mu1, s1, mu2, s2, method="eigh")
+    sqrtm, calls = metrics.scipy.linalg.sqrtm, []
+
+    def fails_once(a):
+        calls.append(a.shape)
+        return np.full_like(a, np.nan) if len(calls) == 1 else sqrtm(a)
+
+    monkeypatch.setattr(metrics.scipy.linalg, "sqrtm", fails_once)
+    assert metrics.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-5)
+    assert calls == [(d - len(dead), d - len(dead))] * 2
+
+
+def test_split_fids_equal_the_reference_implementation_per_split():
+    """split_fids (the reference's root once, eigh per part) gives each part's sqrtm FID."""
+    rng = np.random.default_rng(3)
+    d = 40
+    ref = metrics.FeatureStats.from_features(rng.standard_normal((400, d)) @ rng.standard_normal((d, d)))
+    features = rng.standard_normal((300, d)) * 1.5 + 0.2
+    expected = [metrics.fid(part, ref, "sqrtm") for part in np.array_split(features, 3)]
+    assert metrics.split_fids(features, ref, 3) == pytest.approx(expected, rel=1e-9)
+    assert len(set(expected)) == 3  # distinct parts, so the order is checked too
+
+
 def test_fid_of_samples_matches_the_closed_form():
     """FID of two Gaussian samples of n = 200,000 in d = 3 against the exact distance.
 

@@ -68,7 +68,12 @@ def test_slurm_profile_plans_the_paper_config(tmp_path):
     run = dry_run(tmp_path, PAPER, extra=("--profile", str(ROOT / "profiles" / "slurm")))
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     jobs = planned_rules(run.stdout)
-    assert jobs["train_gan"] == 12 and jobs["train_autoencoder"] == 2
+    # the normal model keeps snapshots, so it trains in train_gan_snapshots (rules/train.smk)
+    assert (jobs["train_gan"], jobs["train_gan_snapshots"], jobs["train_autoencoder"]) == (11, 1, 2), jobs
+    for rule in ("train_gan", "train_gan_snapshots", "train_autoencoder"):  # the profile's GPU and limits
+        block = run.stdout.split(f"rule {rule}:", 1)[1].split("\n\n", 1)[0]
+        resources = re.search(r"resources: (.*)", block).group(1)
+        assert "gpu=1" in resources and "runtime=720" in resources and "mem_mb=16000" in resources, (rule, resources)
 
 
 def rule_kinds(rules: set[str]) -> set[str]:

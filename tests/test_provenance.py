@@ -98,6 +98,18 @@ def test_import_needs_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.parametrize("module, listed", [("training", provenance.TRAINING_MODULES),
+                                            ("classifier", provenance.CLASSIFIER_MODULES)])
+def test_the_code_digest_covers_every_module_training_imports(module, listed):
+    """The training rules' `code` param hashes exactly the package's modules that training
+    loads, so that a change to any of them (and to no other) retrains and misses the cache."""
+    code = f"import sys, latentspace.{module}; print(' '.join(sorted(m for m in sys.modules if m.startswith('latentspace.'))))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert sorted(m.removeprefix("latentspace.") for m in loaded) == sorted(listed)
+    assert provenance.code_digest(listed) != provenance.code_digest(listed[:-1])
+    assert len(provenance.code_digest(listed)) == 16
+
+
 def test_describe_states_every_field():
     record = provenance.collect(SOURCE, "ab" * 32, 7, device="my_gpu #1", date=dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
     text = provenance.describe(record)

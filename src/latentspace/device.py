@@ -69,15 +69,16 @@ def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """``"auto"`` -> ``"bfloat16"`` on CUDA devices that support it and on CPUs with
-    bfloat16 hardware (:func:`cpu_has_bf16`), where autocast steps are 1.2-1.7x faster at
-    no cost in sample quality (benchmarks/README.md, "sample quality per CPU-second"),
-    else ``"float32"`` (emulated bfloat16 is slower than float32). Other values are
+    """``"auto"`` -> ``"bfloat16"`` on CPUs with bfloat16 hardware (:func:`cpu_has_bf16`),
+    where autocast steps are 1.2-1.7x faster at no cost in sample quality
+    (benchmarks/README.md, "sample quality per CPU-second"), else ``"float32"``: emulated
+    bfloat16 is slower than float32, and on CUDA the models of the papers are too small
+    for autocast to pay (an H200 ran the paper-scale DCGAN 1.29x and the auto-encoders
+    1.16-1.28x slower under bfloat16 autocast; float32 convolutions already use TF32
+    tensor cores there; benchmarks/README.md, "paper scale on a GPU"). Other values are
     checked and returned."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     if precision != "auto":
         return precision
-    if device.type == "cuda":
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
     return "bfloat16" if device.type == "cpu" and cpu_has_bf16() else "float32"

@@ -24,7 +24,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["PACKAGES", "source_state", "config_sha256", "package_versions", "compute_device", "auto_precision", "collect",
+__all__ = ["PACKAGES", "TRAINING_MODULES", "CLASSIFIER_MODULES", "source_state", "config_sha256", "code_digest", "package_versions", "compute_device", "auto_precision", "collect",
            "describe", "describe_latex"]
 
 PACKAGES = ("torch", "torchvision", "snakemake", "numpy", "scipy")
@@ -51,6 +51,33 @@ def source_state(root: str | os.PathLike) -> dict[str, Any]:
     if oid is None or oid == "(initial)":  # no commit yet
         return unknown
     return {"commit": oid, "commit_short": oid[:7], "dirty": any(not ln.startswith("#") for ln in lines)}
+
+
+TRAINING_MODULES = ("_registry", "atomic", "data", "device", "files", "models", "operations", "priors", "training")
+"""The modules of this package that a trained model's weights depend on: everything
+:mod:`latentspace.training` imports from the package, directly or through another module
+(a test keeps the list complete)."""
+
+CLASSIFIER_MODULES = ("_registry", "atomic", "classifier", "data", "device", "files")
+"""Likewise for the dataset classifier (:mod:`latentspace.classifier`)."""
+
+
+def code_digest(modules: tuple[str, ...] = TRAINING_MODULES) -> str:
+    """SHA-256 (first 16 hex digits) of the source of these modules of the package, read
+    as files without importing them (the workflow computes it while it builds the DAG).
+
+    The training rules take it as a param. Snakemake's between-workflow cache
+    (``--cache``) keys a job on its rule's script, params, inputs and software environment,
+    not on the modules the script imports, so without it a cached generator of an older
+    library would be reused; and a change to the training code reruns training, as a change
+    to the script does."""
+    from pathlib import Path
+
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in modules:
+        h.update(name.encode() + b"\0" + (root / f"{name}.py").read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 def config_sha256(config: Mapping[str, Any]) -> str:

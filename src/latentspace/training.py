@@ -125,8 +125,8 @@ class GANConfig:
         num_threads: CPU threads (None: one per CPU this process may use).
         precision: "float32"; "bfloat16" to run the forward passes under
             ``torch.autocast`` (weights, gradients, losses and Adam stay float32); or
-            "auto": bfloat16 on CUDA and on CPUs with bfloat16 hardware (AMX,
-            AVX512-BF16), float32 elsewhere (:func:`latentspace.device.resolve_precision`).
+            "auto": bfloat16 on CPUs with bfloat16 hardware (AMX, AVX512-BF16),
+            float32 elsewhere, CUDA included (:func:`latentspace.device.resolve_precision`).
             With bfloat16 hardware a width-16 step is 1.2-1.3x faster (1.7x at width 64)
             and the samples as good at equal steps (benchmarks/README.md); emulated
             bfloat16 is slower. A run records the precision it resolved to in config.json
