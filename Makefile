@@ -66,6 +66,7 @@ docs-render: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check .
 
 bench: setup
 	$(BIN)/python benchmarks/operations.py

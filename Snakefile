@@ -25,6 +25,7 @@ include: "rules/claims.smk"
 
 
 rule all:
+    default_target: True
     input:
         GEOMETRY_TARGETS,
         TRAIN_TARGETS,
@@ -35,7 +36,6 @@ rule all:
         CLAIMS_TARGETS,  # the claims ledger, values.tex and results.md (rules/claims.smk)
         rules.report.output.html,  # the report shows every target above
         PDF_TARGETS,  # the reproduction PDF, where TeX Live is installed (rules/report.smk)
-    default_target: True
 
 
 # Under a cluster executor (profiles/slurm) these run on the submit host, every other rule
@@ -43,5 +43,10 @@ rule all:
 # and the report and the PDF (seconds each, reading files the cluster jobs wrote). What the
 # `localrules:` directive does, by name pattern, so that plot rules added later are local too.
 workflow.localrules(
-    *(r.name for r in workflow.rules if r.name in ("all", "report", "reproduction_pdf") or r.name.startswith(("download_", "plot_")))
+    *(
+        r.name
+        for r in workflow.rules
+        if r.name in ("all", "report", "reproduction_pdf")
+        or r.name.startswith(("download_", "plot_"))
+    )
 )

@@ -29,20 +29,22 @@ rule train_autoencoder:
     input:
         dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
     output:
-        multiext(f"{AE_DIR}/", model="autoencoder.pt", reconstructions="reconstructions.png"),
+        multiext(
+            f"{AE_DIR}/", model="autoencoder.pt", reconstructions="reconstructions.png"
+        ),
+    log:
+        LOGS / "train_autoencoder_{kind}.log",
+    wildcard_constraints:
+        kind=one_of(AE_KINDS),
+    cache: True  # with --cache, as train_gan (rules/train.smk)
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
     params:
         options=AE["training"],
         dataset=config["dataset"],
         seed=config["seed"],
         code=TRAINING_CODE,
-    wildcard_constraints:
-        kind=one_of(AE_KINDS),
-    cache: True  # with --cache, as train_gan (rules/train.smk)
-    threads: 1
-    log:
-        LOGS / "train_autoencoder_{kind}.log",
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow/scripts/train_autoencoder.py"
 
@@ -52,25 +54,31 @@ AE_MODELS = expand(rules.train_autoencoder.output.model, kind=AE_KINDS)
 
 rule autoencoders_table:
     input:
-        unpack(lambda wildcards: {"classifier": rules.train_classifier.output.model} if "classifier" in EXTRACTORS else {}),
+        unpack(
+            lambda wildcards: (
+                {"classifier": rules.train_classifier.output.model}
+                if "classifier" in EXTRACTORS
+                else {}
+            )
+        ),
         models=AE_MODELS,
         dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
     output:
         **table("autoencoders"),
-    params:
-        cfg=AE["table"],
-        noises=AE["noises"],
-        extractors=[e for e in EXTRACTORS if e in FID_EXTRACTORS],
-        inception_weights=MET["inception_weights"],
-        metric_options=SCORING_PARAMS["metric_options"],
-        **AE_SCRIPT_PARAMS,
-    threads: 2
     log:
         LOGS / "autoencoders_table.log",
     benchmark:
         BENCH / "autoencoders_table.tsv"
     conda:
         "../envs/torch.yaml"
+    threads: 2
+    params:
+        **AE_SCRIPT_PARAMS,
+        cfg=AE["table"],
+        noises=AE["noises"],
+        extractors=[e for e in EXTRACTORS if e in FID_EXTRACTORS],
+        inception_weights=MET["inception_weights"],
+        metric_options=SCORING_PARAMS["metric_options"],
     script:
         "../workflow/scripts/autoencoders_table.py"
 
@@ -81,15 +89,15 @@ rule reconstructions_data:
         dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
     output:
         npz=grid_file("reconstructions"),
-    params:
-        figure="reconstructions",
-        cfg=AE["reconstructions"],
-        **AE_SCRIPT_PARAMS,
-    threads: 1
     log:
         LOGS / "reconstructions_data.log",
     conda:
         "../envs/torch.yaml"
+    threads: 1
+    params:
+        **AE_SCRIPT_PARAMS,
+        figure="reconstructions",
+        cfg=AE["reconstructions"],
     script:
         "../workflow/scripts/autoencoder_grid.py"
 
@@ -112,16 +120,16 @@ rule decoder_priors_data:
         models=AE_MODELS,
     output:
         npz=grid_file("decoder-priors"),
-    params:
-        figure="decoder-priors",
-        cfg=AE["decoder_priors"],
-        noises=AE["noises"],
-        **AE_SCRIPT_PARAMS,
-    threads: 1
     log:
         LOGS / "decoder_priors_data.log",
     conda:
         "../envs/torch.yaml"
+    threads: 1
+    params:
+        **AE_SCRIPT_PARAMS,
+        figure="decoder-priors",
+        cfg=AE["decoder_priors"],
+        noises=AE["noises"],
     script:
         "../workflow/scripts/autoencoder_grid.py"
 
@@ -145,16 +153,16 @@ rule latent_tsne_data:
         dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
     output:
         csv=data_file("latent-tsne"),
-    params:
-        cfg=AE["latent_tsne"],
-        **AE_SCRIPT_PARAMS,
-    threads: 2
     log:
         LOGS / "latent_tsne_data.log",
     benchmark:
         BENCH / "latent_tsne_data.tsv"
     conda:
         "../envs/torch.yaml"
+    threads: 2
+    params:
+        **AE_SCRIPT_PARAMS,
+        cfg=AE["latent_tsne"],
     script:
         "../workflow/scripts/latent_tsne_data.py"
 
@@ -164,17 +172,20 @@ rule plot_latent_tsne:
         csv=rules.latent_tsne_data.output.csv,
     output:
         **figure("latent-tsne"),
-    params:
-        dataset=DATASET,
     log:
         LOGS / "plot_latent_tsne.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        dataset=DATASET,
     script:
         "../workflow/scripts/plot_latent_tsne.py"
 
 
 AUTOENCODER_TARGETS = [
     table("autoencoders")["tex"],
-    *[figure(name)["pdf"] for name in ("reconstructions", "decoder-priors", "latent-tsne")],
+    *[
+        figure(name)["pdf"]
+        for name in ("reconstructions", "decoder-priors", "latent-tsne")
+    ],
 ]

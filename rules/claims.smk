@@ -24,13 +24,13 @@ rule claims:
         **table("claims"),
         values=RESULTS / "tables" / "values.tex",
         json=data_file("values", "json"),
-    params:
-        sources=lambda wildcards: claim_sources(),
-        config=PLAIN_CONFIG,
     log:
         LOGS / "claims.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        sources=lambda wildcards: claim_sources(),
+        config=PLAIN_CONFIG,
     script:
         "../workflow/scripts/claims_table.py"
 

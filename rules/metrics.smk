@@ -19,16 +19,29 @@ EXTRACTORS = MET["extractors"]
 CLASSIFIER_DIR = RESULTS / "models" / "classifier"
 # The ImageNet InceptionV3 weights of the Inception Score: the configured local file, else
 # torchvision's, downloaded by rule download_inception_logits.
-INCEPTION_LOGITS_DOWNLOAD = str(Path(config["dataset"]["root"]) / "inception" / "inception_v3_google-0cc3c7bd.pth")
+INCEPTION_LOGITS_DOWNLOAD = str(
+    Path(config["dataset"]["root"]) / "inception" / "inception_v3_google-0cc3c7bd.pth"
+)
 INCEPTION_LOGITS = MET["inception_logits_weights"] or INCEPTION_LOGITS_DOWNLOAD
 
 # table -> (latentspace.evaluation set kind, its options, the models scored).
 QUALITY_TABLES = {
-    "midpoint-quality": ("midpoints", {"ops": MET["midpoint_quality"]["ops"]}, MET["midpoint_quality"]["models"]),
-    "void-quality": ("scaled", {"alphas": MET["void_quality"]["alphas"]}, MET["void_quality"]["models"]),
+    "midpoint-quality": (
+        "midpoints",
+        {"ops": MET["midpoint_quality"]["ops"]},
+        MET["midpoint_quality"]["models"],
+    ),
+    "void-quality": (
+        "scaled",
+        {"alphas": MET["void_quality"]["alphas"]},
+        MET["void_quality"]["models"],
+    ),
     "sampling-robustness": (
         "treated",
-        {"noises": MET["sampling_robustness"]["noises"], "radius": MET["sampling_robustness"]["radius"]},
+        {
+            "noises": MET["sampling_robustness"]["noises"],
+            "radius": MET["sampling_robustness"]["radius"],
+        },
         [m for m in [MET["sampling_robustness"]["model"]] if m],
     ),
 }
@@ -40,7 +53,9 @@ QUALITY_CAPTIONS = {
 }
 EMERGENCE = MET["emergence"]["model"]
 EMERGENCE_SCORED_STEPS = emergence_steps(EMERGENCE)
-QUALITY_FIGURES = ["void-quality"] * bool(QUALITY_TABLES["void-quality"][2]) + ["emergence"] * bool(EMERGENCE)
+QUALITY_FIGURES = ["void-quality"] * bool(QUALITY_TABLES["void-quality"][2]) + [
+    "emergence"
+] * bool(EMERGENCE)
 
 
 check_metrics_references(config)
@@ -66,12 +81,12 @@ SCORING_PARAMS = dict(
 rule download_inception_logits:
     output:
         weights=INCEPTION_LOGITS_DOWNLOAD,
-    params:
-        root=lambda wildcards, output: str(Path(output.weights).parent.parent),  # fetch_weights adds inception/
     log:
         LOGS / "download_inception_logits.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        root=lambda wildcards, output: str(Path(output.weights).parent.parent),  # fetch_weights adds inception/
     script:
         "../workflow/scripts/download_inception_logits.py"
 
@@ -81,28 +96,44 @@ rule train_classifier:
         dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
     output:
         multiext(f"{CLASSIFIER_DIR}/", model="classifier.pt", summary="classifier.json"),
+    log:
+        LOGS / "train_classifier.log",
+    cache: True  # with --cache, as train_gan (rules/train.smk)
+    priority: 1000  # first: every metric job waits for it
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
     params:
         options=MET["classifier"],
         dataset=config["dataset"],
         seed=config["seed"],
         code=CLASSIFIER_CODE,
-    cache: True  # with --cache, as train_gan (rules/train.smk)
-    threads: 2
-    priority: 1000  # first: every metric job waits for it
-    log:
-        LOGS / "train_classifier.log",
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow/scripts/train_classifier.py"
 
 
 rule reference_stats:
     input:
-        unpack(lambda wildcards: {"classifier": CLASSIFIER_DIR / "classifier.pt"} if wildcards.extractor == "classifier" else {}),
+        unpack(
+            lambda wildcards: (
+                {"classifier": CLASSIFIER_DIR / "classifier.pt"}
+                if wildcards.extractor == "classifier"
+                else {}
+            )
+        ),
         dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
     output:
         npz=reference_file("{extractor}"),
+    log:
+        LOGS / "reference_stats_{extractor}.log",
+    benchmark:
+        BENCH / "reference_stats_{extractor}.tsv"
+    wildcard_constraints:
+        extractor="classifier|inception",
+    priority: 1000  # as soon as its extractor exists: every metric job waits for it
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
     params:
         extractor=lambda wildcards: wildcards.extractor,
         inception_weights=MET["inception_weights"],
@@ -111,16 +142,6 @@ rule reference_stats:
         # The features themselves, for KID and precision/recall (a new param: Snakemake reruns
         # reference files written before they were kept).
         with_features=True,
-    wildcard_constraints:
-        extractor="classifier|inception",
-    threads: 2
-    priority: 1000  # as soon as its extractor exists: every metric job waits for it
-    log:
-        LOGS / "reference_stats_{extractor}.log",
-    benchmark:
-        BENCH / "reference_stats_{extractor}.tsv"
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow/scripts/reference_stats.py"
 
@@ -128,25 +149,27 @@ rule reference_stats:
 rule quality_data:
     input:
         unpack(scoring_inputs),
-        checkpoints=lambda wildcards: [str(RESULTS / "models" / wildcards.model / "generator.pt")],
+        checkpoints=lambda wildcards: [
+            str(RESULTS / "models" / wildcards.model / "generator.pt")
+        ],
     output:
         csv=data_file("metrics/{table}-{model}"),
-    params:
-        kind=lambda wildcards: QUALITY_TABLES[wildcards.table][0],
-        options=lambda wildcards: QUALITY_TABLES[wildcards.table][1],
-        labels=lambda wildcards: [wildcards.model],
-        label_name="model",
-        **SCORING_PARAMS,
-    wildcard_constraints:
-        table=one_of(QUALITY_TABLES),
-        model=one_of(MODELS),
-    threads: 1
     log:
         LOGS / "quality_data_{table}_{model}.log",
     benchmark:
         BENCH / "quality_data_{table}_{model}.tsv"
+    wildcard_constraints:
+        table=one_of(QUALITY_TABLES),
+        model=one_of(MODELS),
     conda:
         "../envs/torch.yaml"
+    threads: 1
+    params:
+        **SCORING_PARAMS,
+        kind=lambda wildcards: QUALITY_TABLES[wildcards.table][0],
+        options=lambda wildcards: QUALITY_TABLES[wildcards.table][1],
+        labels=lambda wildcards: [wildcards.model],
+        label_name="model",
     script:
         "../workflow/scripts/quality_data.py"
 
@@ -158,20 +181,22 @@ rule emergence_data:
         generator=lambda wildcards: str(RESULTS / "models" / EMERGENCE / "generator.pt"),
     output:
         csv=data_file("metrics/emergence"),
-    params:
-        kind="emergence",
-        options={},
-        labels=None,
-        checkpoints=lambda wildcards, input: emergence_checkpoints(input.generator, EMERGENCE_SCORED_STEPS),
-        label_name="step",
-        **SCORING_PARAMS,
-    threads: 1
     log:
         LOGS / "emergence_data.log",
     benchmark:
         BENCH / "emergence_data.tsv"
     conda:
         "../envs/torch.yaml"
+    threads: 1
+    params:
+        **SCORING_PARAMS,
+        kind="emergence",
+        options={},
+        labels=None,
+        checkpoints=lambda wildcards, input: emergence_checkpoints(
+            input.generator, EMERGENCE_SCORED_STEPS
+        ),
+        label_name="step",
     script:
         "../workflow/scripts/quality_data.py"
 
@@ -181,17 +206,21 @@ rule quality_table:
         csv=quality_csvs,
     output:
         **table("{table}"),
+    log:
+        LOGS / "quality_table_{table}.log",
+    wildcard_constraints:
+        table=one_of([*QUALITY_TABLES, "emergence"]),
+    conda:
+        "../envs/torch.yaml"
     params:
-        kind=lambda wildcards: "emergence" if wildcards.table == "emergence" else QUALITY_TABLES[wildcards.table][0],
+        kind=lambda wildcards: (
+            "emergence"
+            if wildcards.table == "emergence"
+            else QUALITY_TABLES[wildcards.table][0]
+        ),
         caption=lambda wildcards: f"{wildcards.table}: {QUALITY_CAPTIONS[wildcards.table]}; value $\\pm$ std over "
         f"{MET['splits']} splits of {MET['n_samples']} images (KID: over {MET['kid']['subsets']} random subsets; "
         f"precision and recall of {MET['precision_recall']['n_samples'] or MET['n_samples']} images per side)",
-    wildcard_constraints:
-        table=one_of([*QUALITY_TABLES, "emergence"]),
-    log:
-        LOGS / "quality_table_{table}.log",
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow/scripts/quality_table.py"
 
@@ -201,15 +230,19 @@ rule plot_quality:
         csv=lambda wildcards: table(wildcards.figure)["csv"],
     output:
         **figure("{figure}"),
-    params:
-        x=lambda wildcards: {"void-quality": "alpha", "emergence": "step"}[wildcards.figure],
-        hue=lambda wildcards: {"void-quality": "model", "emergence": "set"}[wildcards.figure],
-    wildcard_constraints:
-        figure="void-quality|emergence",
     log:
         LOGS / "plot_quality_{figure}.log",
+    wildcard_constraints:
+        figure="void-quality|emergence",
     conda:
         "../envs/torch.yaml"
+    params:
+        x=lambda wildcards: {"void-quality": "alpha", "emergence": "step"}[
+            wildcards.figure
+        ],
+        hue=lambda wildcards: {"void-quality": "model", "emergence": "set"}[
+            wildcards.figure
+        ],
     script:
         "../workflow/scripts/plot_quality.py"
 
@@ -237,10 +270,27 @@ PATH_LENGTH_MODELS = MET["midpoint_quality"]["models"] if PATH_EXTRACTOR else []
 
 rule path_length_data:
     input:
-        unpack(lambda wildcards: {"classifier": CLASSIFIER_DIR / "classifier.pt"} if PATH_EXTRACTOR == "classifier" else {}),
-        checkpoint=lambda wildcards: str(RESULTS / "models" / wildcards.model / "generator.pt"),
+        unpack(
+            lambda wildcards: (
+                {"classifier": CLASSIFIER_DIR / "classifier.pt"}
+                if PATH_EXTRACTOR == "classifier"
+                else {}
+            )
+        ),
+        checkpoint=lambda wildcards: str(
+            RESULTS / "models" / wildcards.model / "generator.pt"
+        ),
     output:
         csv=data_file("metrics/path-length-{model}"),
+    log:
+        LOGS / "path_length_data_{model}.log",
+    benchmark:
+        BENCH / "path_length_data_{model}.tsv"
+    wildcard_constraints:
+        model=one_of(MODELS),
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
     params:
         model=lambda wildcards: wildcards.model,
         extractor=PATH_EXTRACTOR,
@@ -248,15 +298,6 @@ rule path_length_data:
         ops=MET["midpoint_quality"]["ops"],
         cfg=PATH_LENGTH,
         seed=config["seed"],
-    wildcard_constraints:
-        model=one_of(MODELS),
-    threads: 1
-    log:
-        LOGS / "path_length_data_{model}.log",
-    benchmark:
-        BENCH / "path_length_data_{model}.tsv"
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow/scripts/path_length_data.py"
 
@@ -266,13 +307,13 @@ rule path_length_table:
         csv=expand(rules.path_length_data.output.csv, model=PATH_LENGTH_MODELS),
     output:
         **table("path-length"),
-    params:
-        caption=f"path-length: perceptual path length (epsilon 1e-4, 1st-99th percentile mean) in {PATH_EXTRACTOR} "
-        f"features, {PATH_LENGTH['n_paths']} paths per row, $\\pm$ standard error",
     log:
         LOGS / "path_length_table.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        caption=f"path-length: perceptual path length (epsilon 1e-4, 1st-99th percentile mean) in {PATH_EXTRACTOR} "
+        f"features, {PATH_LENGTH['n_paths']} paths per row, $\\pm$ standard error",
     script:
         "../workflow/scripts/path_length_table.py"
 
@@ -295,5 +336,9 @@ METRICS_TARGETS = [
     *[table(name)["tex"] for name, (_, _, models) in QUALITY_TABLES.items() if models],
     *([table("emergence")["tex"]] if EMERGENCE else []),
     *[figure(name)["pdf"] for name in QUALITY_FIGURES],
-    *([table("path-length")["tex"], figure("path-length-profile")["pdf"]] if PATH_LENGTH_MODELS else []),
+    *(
+        [table("path-length")["tex"], figure("path-length-profile")["pdf"]]
+        if PATH_LENGTH_MODELS
+        else []
+    ),
 ]

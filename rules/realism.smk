@@ -24,18 +24,18 @@ rule ri_data:
         npz=data_file("realism/ri-{model}", "npz"),
         profiles=data_file("realism/ri-profiles-{model}"),
         summary=data_file("realism/ri-summary-{model}"),
-    params:
-        options={k: v for k, v in RI.items() if k not in ("models", "frame_every")},
-        seed=config["seed"],
-    wildcard_constraints:
-        model=one_of(RI_MODELS),
-    threads: 1
     log:
         LOGS / "ri_data_{model}.log",
     benchmark:
         BENCH / "ri_data_{model}.tsv"
+    wildcard_constraints:
+        model=one_of(RI_MODELS),
     conda:
         "../envs/torch.yaml"
+    threads: 1
+    params:
+        options={k: v for k, v in RI.items() if k not in ("models", "frame_every")},
+        seed=config["seed"],
     script:
         "../workflow/scripts/realism_data.py"
 
@@ -45,14 +45,14 @@ rule plot_ri_paths:
         npz=rules.ri_data.output.npz,
     output:
         **figure("ri-paths-{model}"),
-    params:
-        frame_every=RI["frame_every"],
-    wildcard_constraints:
-        model=one_of(RI_MODELS),
     log:
         LOGS / "plot_ri_paths_{model}.log",
+    wildcard_constraints:
+        model=one_of(RI_MODELS),
     conda:
         "../envs/analysis.yaml"
+    params:
+        frame_every=RI["frame_every"],
     script:
         "../workflow/scripts/plot_ri_paths.py"
 
@@ -62,10 +62,10 @@ rule plot_ri_profiles:
         csv=rules.ri_data.output.profiles,
     output:
         **figure("ri-profiles-{model}"),
-    wildcard_constraints:
-        model=one_of(RI_MODELS),
     log:
         LOGS / "plot_ri_profiles_{model}.log",
+    wildcard_constraints:
+        model=one_of(RI_MODELS),
     conda:
         "../envs/analysis.yaml"
     script:
@@ -77,10 +77,10 @@ rule plot_ri_projection:
         csv=rules.ri_data.output.profiles,
     output:
         **figure("ri-projection-{model}"),
-    wildcard_constraints:
-        model=one_of(RI_MODELS),
     log:
         LOGS / "plot_ri_projection_{model}.log",
+    wildcard_constraints:
+        model=one_of(RI_MODELS),
     conda:
         "../envs/analysis.yaml"
     script:

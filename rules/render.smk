@@ -50,11 +50,26 @@ MATCHED_FIGURES = {
 MODEL_FAMILIES = {
     "samples": ("samples", REN["samples"], "samples", MODELS),
     "interp-random": ("interpolations", _interp("random"), "interp-random", MODELS),
-    "interp-opposite": ("interpolations", _interp("opposite"), "interp-opposite", MODELS),
-    **{name: (kind, options, name, MATCHED["models"]) for name, (kind, options) in MATCHED_FIGURES.items()},
-    "void-shrunk": ("shrunk", _without(REN["void_shrunk"], "models"), "void-shrunk", REN["void_shrunk"]["models"]),
+    "interp-opposite": (
+        "interpolations",
+        _interp("opposite"),
+        "interp-opposite",
+        MODELS,
+    ),
+    **{
+        name: (kind, options, name, MATCHED["models"])
+        for name, (kind, options) in MATCHED_FIGURES.items()
+    },
+    "void-shrunk": (
+        "shrunk",
+        _without(REN["void_shrunk"], "models"),
+        "void-shrunk",
+        REN["void_shrunk"]["models"],
+    ),
 }
-MODEL_GRID_RULES = model_grid_rules(MODEL_FAMILIES, MODELS, groups={name: "matched" for name in MATCHED_FIGURES})
+MODEL_GRID_RULES = model_grid_rules(
+    MODEL_FAMILIES, MODELS, groups={name: "matched" for name in MATCHED_FIGURES}
+)
 
 
 def _compare(endpoints):
@@ -70,39 +85,59 @@ def _one(name):
 # the stacked rows; title; checkpoints, when not the models' final generators).
 SHARED_FIGURES = {
     "interp-tails": dict(
-        kind="interpolations", options={**REN["interpolations"], "endpoints": "tails"}, models=CAUCHY_MODELS,
+        kind="interpolations",
+        options={**REN["interpolations"], "endpoints": "tails"},
+        models=CAUCHY_MODELS,
         labels=CAUCHY_MODELS,
-        row_name="model" if REN["interpolations"]["n_pairs"] * len(REN["interpolations"]["ops"]) == 1 else None,
+        row_name=(
+            "model"
+            if REN["interpolations"]["n_pairs"] * len(REN["interpolations"]["ops"]) == 1
+            else None
+        ),
         title="{title}, by model",
     ),
     "operations-compare": dict(
-        kind="interpolations", options=_compare("random"), models=_one(REN["operations_compare"]["model"]),
+        kind="interpolations",
+        options=_compare("random"),
+        models=_one(REN["operations_compare"]["model"]),
         title=f"model {REN['operations_compare']['model']}: {{title}}",
     ),
     "operations-compare-opposite": dict(
-        kind="interpolations", options=_compare("opposite"), models=_one(REN["operations_compare"]["model"]),
+        kind="interpolations",
+        options=_compare("opposite"),
+        models=_one(REN["operations_compare"]["model"]),
         title=f"model {REN['operations_compare']['model']}: {{title}}",
     ),
     "void-origin": dict(
-        kind="interpolations", options={**_without(REN["void_origin"], "models"), "endpoints": "opposite"},
-        models=REN["void_origin"]["models"], labels=REN["void_origin"]["models"],
+        kind="interpolations",
+        options={**_without(REN["void_origin"], "models"), "endpoints": "opposite"},
+        models=REN["void_origin"]["models"],
+        labels=REN["void_origin"]["models"],
         row_name="model" if REN["void_origin"]["n_pairs"] == 1 else None,
         title="linear interpolations from z to -z through the origin (t = 0.5), by model",
     ),
     "void-emergence": dict(
-        kind="interpolations", options={**_without(REN["void_emergence"], "model"), "endpoints": "opposite"},
-        models=_one(EMERGENCE_MODEL), labels=[f"step {s}" for s in VOID_EMERGENCE_STEPS],
+        kind="interpolations",
+        options={**_without(REN["void_emergence"], "model"), "endpoints": "opposite"},
+        models=_one(EMERGENCE_MODEL),
+        labels=[f"step {s}" for s in VOID_EMERGENCE_STEPS],
         row_name="training step" if REN["void_emergence"]["n_pairs"] == 1 else None,
         title=f"model {EMERGENCE_MODEL}: linear interpolation from z to -z through the origin, by training step",
-        checkpoints=lambda generators: emergence_checkpoints(generators[0], VOID_EMERGENCE_STEPS),
+        checkpoints=lambda generators: emergence_checkpoints(
+            generators[0], VOID_EMERGENCE_STEPS
+        ),
     ),
     "void-sparse": dict(
-        kind="sparse", options=_without(REN["void_sparse"], "model"), models=_one(REN["void_sparse"]["model"]),
+        kind="sparse",
+        options=_without(REN["void_sparse"], "model"),
+        models=_one(REN["void_sparse"]["model"]),
         title=f"model {REN['void_sparse']['model']}: {{title}}",
     ),
     "void-orthogonal": dict(
-        kind="orthogonal", options=_without(REN["void_orthogonal"], "model"),
-        models=_one(REN["void_orthogonal"]["model"]), title=f"model {REN['void_orthogonal']['model']}: {{title}}",
+        kind="orthogonal",
+        options=_without(REN["void_orthogonal"], "model"),
+        models=_one(REN["void_orthogonal"]["model"]),
+        title=f"model {REN['void_orthogonal']['model']}: {{title}}",
     ),
 }
 
@@ -115,19 +150,22 @@ for _rule, (_families, _models) in MODEL_GRID_RULES.items():
         input:
             generator=rules.train_gan.output.generator,
         output:
-            **{underscored(family): grid_file(f"{family}-{{model}}") for family in _families},
-        params:
-            grids=model_grid_params(MODEL_FAMILIES, _families),
-            seed=config["seed"],
-        wildcard_constraints:
-            model=one_of(_models),
-        threads: 1
+            **{
+                underscored(family): grid_file(f"{family}-{{model}}")
+                for family in _families
+            },
         log:
             LOGS / f"{_rule}_{{model}}.log",
         benchmark:
             BENCH / f"{_rule}_{{model}}.tsv"
+        wildcard_constraints:
+            model=one_of(_models),
         conda:
             "../envs/torch.yaml"
+        threads: 1
+        params:
+            grids=model_grid_params(MODEL_FAMILIES, _families),
+            seed=config["seed"],
         script:
             "../workflow/scripts/model_grids.py"
 
@@ -135,17 +173,22 @@ for _rule, (_families, _models) in MODEL_GRID_RULES.items():
         name:
             f"plot_{_rule}"
         input:
-            **{underscored(family): getattr(rules, _rule).output[underscored(family)] for family in _families},
+            **{
+                underscored(family): getattr(rules, _rule).output[underscored(family)]
+                for family in _families
+            },
         output:
-            **figures({underscored(family): f"{family}-{{model}}" for family in _families}),
-        params:
-            figures=[underscored(family) for family in _families],
-        wildcard_constraints:
-            model=one_of(_models),
+            **figures(
+                {underscored(family): f"{family}-{{model}}" for family in _families}
+            ),
         log:
             LOGS / f"plot_{_rule}_{{model}}.log",
+        wildcard_constraints:
+            model=one_of(_models),
         conda:
             "../envs/analysis.yaml"
+        params:
+            figures=[underscored(family) for family in _families],
         script:
             "../workflow/scripts/plot_grid.py"
 
@@ -159,6 +202,13 @@ for _figure, _spec in SHARED_FIGURES.items():
             generators=expand(rules.train_gan.output.generator, model=_spec["models"]),
         output:
             npz=grid_file(_figure),
+        log:
+            LOGS / f"{underscored(_figure)}_data.log",
+        benchmark:
+            BENCH / f"{underscored(_figure)}_data.tsv"
+        conda:
+            "../envs/torch.yaml"
+        threads: 1
         params:
             kind=_spec["kind"],
             options=_spec["options"],
@@ -168,13 +218,6 @@ for _figure, _spec in SHARED_FIGURES.items():
             labels=_spec.get("labels"),
             row_name=_spec.get("row_name"),
             title=constant(_spec["title"]),
-        threads: 1
-        log:
-            LOGS / f"{underscored(_figure)}_data.log",
-        benchmark:
-            BENCH / f"{underscored(_figure)}_data.tsv"
-        conda:
-            "../envs/torch.yaml"
         script:
             "../workflow/scripts/render_grid.py"
 
@@ -195,8 +238,17 @@ for _figure, _spec in SHARED_FIGURES.items():
 
 # Figures whose model is null (or whose model list is empty) are left out.
 RENDER_TARGETS = [
-    *[path for name in MODEL_GRID_RULES for path in expand(getattr(rules, f"plot_{name}").output,
-                                                            model=MODEL_GRID_RULES[name][1])],
-    *[path for figure, spec in SHARED_FIGURES.items() if spec["models"]
-      for path in getattr(rules, f"plot_{underscored(figure)}").output],
+    *[
+        path
+        for name in MODEL_GRID_RULES
+        for path in expand(
+            getattr(rules, f"plot_{name}").output, model=MODEL_GRID_RULES[name][1]
+        )
+    ],
+    *[
+        path
+        for figure, spec in SHARED_FIGURES.items()
+        if spec["models"]
+        for path in getattr(rules, f"plot_{underscored(figure)}").output
+    ],
 ]

@@ -29,35 +29,38 @@ REPORT = RESULTS / "report"
 rule provenance:
     output:
         json=RESULTS / "provenance.json",
-    params:
-        source=SOURCE_STATE,
-        config_sha256=CONFIG_SHA256,
-        seed=config["seed"],
     log:
         LOGS / "provenance.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        source=SOURCE_STATE,
+        config_sha256=CONFIG_SHA256,
+        seed=config["seed"],
     script:
         "../workflow/scripts/provenance.py"
 
 
 rule report:
     input:
-        notebook=Path(workflow.basedir).resolve() / "workflow" / "notebooks" / "report.ipynb",
+        notebook=Path(workflow.basedir).resolve()
+        / "workflow"
+        / "notebooks"
+        / "report.ipynb",
         papers=PAPERS_FILE,
         provenance=rules.provenance.output.json,
         files=lambda wildcards: [item["path"] for item in report_items()],
     output:
         html=REPORT / "report.html",
         notebook=REPORT / "report.ipynb",
-    params:
-        entries=lambda wildcards: report_items(),
-        papers=paper_titles,
-        captions=captions_digest,
     log:
         LOGS / "report.log",
     conda:
         "../envs/report.yaml"
+    params:
+        entries=lambda wildcards: report_items(),
+        papers=paper_titles,
+        captions=captions_digest,
     script:
         "../workflow/scripts/report.py"
 
@@ -68,14 +71,14 @@ rule reproduction_pdf:
     output:
         pdf=RESULTS / "reproduction.pdf",
         tex=REPORT / "reproduction.tex",  # the LaTeX source as compiled
-    params:
-        entries=lambda wildcards: report_items(),
-        papers=paper_titles,
-        captions=captions_digest,
     log:
         LOGS / "reproduction_pdf.log",
     conda:
         "../envs/report.yaml"
+    params:
+        entries=lambda wildcards: report_items(),
+        papers=paper_titles,
+        captions=captions_digest,
     script:
         "../workflow/scripts/reproduction_pdf.py"
 

@@ -9,14 +9,14 @@ checkpoint. Threads, GPUs and memory come from profiles, never from the config.
 rule download_dataset:
     output:
         ready=f"{config['dataset']['root']}/{{dataset}}.ready.json",
-    params:
-        root=lambda wildcards, output: str(Path(output.ready).parent),
-        archive=config["dataset"]["archive"],
-        verify=config["dataset"]["verify"],
     log:
         LOGS / "download_dataset_{dataset}.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        root=lambda wildcards, output: str(Path(output.ready).parent),
+        archive=config["dataset"]["archive"],
+        verify=config["dataset"]["verify"],
     script:
         "../workflow/scripts/download_dataset.py"
 
@@ -33,23 +33,27 @@ rule train_gan:
     input:
         dataset=expand(rules.download_dataset.output.ready, dataset=DATASET),
     output:
-        multiext(f"{RESULTS}/models/{{model}}/", generator="generator.pt", samples="samples.png"),
+        multiext(
+            f"{RESULTS}/models/{{model}}/",
+            generator="generator.pt",
+            samples="samples.png",
+        ),
+    log:
+        LOGS / "train_gan_{model}.log",
+    wildcard_constraints:
+        model=one_of(CACHEABLE_MODELS),
+    cache: True
+    # Longest first (steps / 100), so that the longest model never starts last and leaves
+    # one core idle at the end of the run.
+    priority: lambda wildcards: model_options(wildcards.model)["steps"] // 100
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
     params:
         options=lambda wc: model_options(wc.model),
         dataset=config["dataset"],
         seed=config["seed"],
         code=TRAINING_CODE,
-    wildcard_constraints:
-        model=one_of(CACHEABLE_MODELS),
-    cache: True
-    threads: 1
-    # Longest first (steps / 100), so that the longest model never starts last and leaves
-    # one core idle at the end of the run.
-    priority: lambda wildcards: model_options(wildcards.model)["steps"] // 100
-    log:
-        LOGS / "train_gan_{model}.log",
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow/scripts/train_gan.py"
 
