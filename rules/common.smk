@@ -16,6 +16,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.io import is_flagged
 from snakemake.utils import validate
 
+from latentspace import catalog
 from latentspace.latexdoc import MISSING_TEX, tex_available
 from latentspace.provenance import (
     CLASSIFIER_MODULES,
@@ -61,8 +62,66 @@ def check_prior_references(cfg):
                 )
 
 
+def check_prior_specs(cfg):
+    """Every `{prior, params}` of the config, checked against latentspace.catalog: a known
+    prior, known parameters within their constraints. The error names the key."""
+    specs = [(f"priors.{label}", spec) for label, spec in cfg["priors"].items()]
+    specs += [(f"models.{name}", spec) for name, spec in cfg["models"].items()]
+    specs += [
+        (f"metrics.sampling_robustness.noises.{label}", spec)
+        for label, spec in cfg["metrics"]["sampling_robustness"]["noises"].items()
+    ]
+    specs += [
+        (f"autoencoders.noises.{label}", spec)
+        for label, spec in cfg["autoencoders"]["noises"].items()
+    ]
+    for key, spec in specs:
+        if spec["prior"] not in catalog.PRIORS:
+            raise WorkflowError(
+                f"invalid config at {key}.prior: unknown prior {spec['prior']!r}; "
+                f"valid priors: {', '.join(catalog.names())}"
+            )
+        try:
+            catalog.check_params(spec["prior"], spec.get("params"))
+        except catalog.ParamError as exc:
+            raise WorkflowError(
+                f"invalid config at {key}.params.{exc.param}: {exc}"
+            ) from None
+
+
+def model_properties(name):
+    """The catalog's properties of model `name`'s prior with its params."""
+    spec = config["models"][name]
+    return catalog.prior_properties(spec["prior"], spec.get("params"))
+
+
+def check_geometry_operations(cfg):
+    """The priors of the geometry figures that interpolate have what the figure's methods
+    need (latentspace.catalog); transport-maps draws the monotone maps of ot_matched."""
+    geo = cfg["geometry"]
+    stages = [
+        (s, geo[s]["methods"]) for s in ("interpolations_2d", "midpoint_norms_100d")
+    ]
+    stages.append(("transport_maps", ["ot_matched"]))
+    for stage, ops in stages:
+        for label in geo[stage]["priors"]:
+            spec = cfg["priors"][label]
+            props = catalog.prior_properties(spec["prior"], spec.get("params"))
+            failing = [op for op in ops if catalog.unmet_needs(op, props)]
+            if failing:
+                needs = sorted(
+                    {n for op in failing for n in catalog.OPERATIONS[op].needs}
+                )
+                raise WorkflowError(
+                    f"invalid config at geometry.{stage}.priors: {label!r} is the {spec['prior']} prior; "
+                    f"{', '.join(failing)} need {catalog.needs_phrase(needs)}"
+                )
+
+
 _validate_config(config)
+check_prior_specs(config)
 check_prior_references(config)
+check_geometry_operations(config)
 
 MODELS = sorted(config["models"])
 DATASET = config["dataset"]["name"]
@@ -375,20 +434,17 @@ def emergence_checkpoints(generator, steps):
     return snapshot_files(generator, steps[:-1]) + [str(generator)]
 
 
-# Priors with a continuous i.i.d. law per coordinate, which ot_matched, cauchy_linear and
-# the matched vicinity and random walk need (latentspace.operations checks them again).
-IID_CONTINUOUS = ("normal", "uniform", "cauchy", "chi2")
-NEEDS_IID_CONTINUOUS = ("cauchy_linear", "ot_matched")
-
-
-def _iid_continuous(spec):
-    if spec["prior"] == "scaled":
-        params = spec.get("params", {})
-        return (
-            params.get("base", "normal") in IID_CONTINUOUS
-            and params.get("alpha", 1.0) > 0
+def check_operations_fit(key, name, ops, why):
+    """The prior of model `name` has what each of `ops` needs (latentspace.catalog); the
+    error names the config key, the model, its prior and what the operations need."""
+    props = model_properties(name)
+    unmet = sorted({need for op in ops for need in catalog.unmet_needs(op, props)})
+    if unmet:
+        needs = sorted({n for op in ops for n in catalog.OPERATIONS[op].needs})
+        raise WorkflowError(
+            f"invalid config at {key}: model {name!r} has the {config['models'][name]['prior']} "
+            f"prior; {why} need {catalog.needs_phrase(needs)}"
         )
-    return spec["prior"] in IID_CONTINUOUS
 
 
 def check_render_references(cfg):
@@ -406,32 +462,36 @@ def check_render_references(cfg):
             fail(key, f"{name!r} is not defined under 'models:' (defined: {defined})")
         return models[name]
 
-    def iid(key, name, why):
-        if not _iid_continuous(models[name]):
-            fail(
-                key,
-                f"model {name!r} has the {models[name]['prior']} prior; {why} need a prior with a continuous "
-                f"i.i.d. law ({', '.join(IID_CONTINUOUS)}, or scaled of one of them)",
-            )
-
-    needy = sorted(set(ren["interpolations"]["ops"]) & set(NEEDS_IID_CONTINUOUS))
+    needy = [op for op in ren["interpolations"]["ops"] if catalog.OPERATIONS[op].needs]
     for name in models if needy else []:
-        iid(
-            "interpolations.ops",
+        check_operations_fit(
+            "render.interpolations.ops",
             name,
+            needy,
             f"interpolations {', '.join(needy)} (drawn for every model)",
         )
     if ren["operations_compare"]["model"] is not None:
         name = ren["operations_compare"]["model"]
         known("operations_compare.model", name)
-        needy = sorted(
-            set(ren["operations_compare"]["ops"]) & set(NEEDS_IID_CONTINUOUS)
+        needy = [
+            op
+            for op in ren["operations_compare"]["ops"]
+            if catalog.OPERATIONS[op].needs
+        ]
+        check_operations_fit(
+            "render.operations_compare.model",
+            name,
+            needy,
+            f"operations {', '.join(needy)}",
         )
-        if needy:
-            iid("operations_compare.model", name, f"operations {', '.join(needy)}")
     for name in ren["matched"]["models"]:
         known("matched.models", name)
-        iid("matched.models", name, "the matched operations")
+        check_operations_fit(
+            "render.matched.models",
+            name,
+            ["n_point", "vicinity", "random_walk"],
+            "the matched operations",
+        )
     for key in ("interpolations", "void_origin", "void_emergence"):
         if ren[key]["n_steps"] % 2 == 0:
             fail(
@@ -478,14 +538,10 @@ def check_render_references(cfg):
 check_render_references(config)
 
 
-# Priors whose log-density is a torch function (or constant on its support), which the
-# ri-optimal paths of the realism stage differentiate (latentspace.realism checks again).
-RI_PRIORS = ("normal", "uniform", "cauchy", "semicircle")
-
-
 def check_realism_references(cfg):
     """Every model named under `realism.models` must be defined under `models:` and have a
-    prior with a torch log-density. The error names the key."""
+    prior with a torch log-density (latentspace.catalog), which the ri-optimal paths
+    differentiate. The error names the key."""
     models = cfg["models"]
     for name in cfg["realism"]["models"]:
         if name not in models:
@@ -493,18 +549,10 @@ def check_realism_references(cfg):
                 f"invalid config at realism.models: {name!r} is not defined under 'models:' "
                 f"(defined: {', '.join(sorted(models)) or 'none'})"
             )
-        spec = models[name]
-        params = spec.get("params", {})
-        prior = (
-            params.get("base", "normal") if spec["prior"] == "scaled" else spec["prior"]
-        )
-        if prior not in RI_PRIORS or (
-            spec["prior"] == "scaled" and params.get("alpha", 1.0) == 0
-        ):
+        if not model_properties(name).torch_density:
             raise WorkflowError(
-                f"invalid config at realism.models: model {name!r} has the {spec['prior']} prior; "
-                f"ri-optimal paths need a prior with a torch log-density ({', '.join(RI_PRIORS)}, "
-                "or scaled of one of them)"
+                f"invalid config at realism.models: model {name!r} has the {models[name]['prior']} prior; "
+                f"ri-optimal paths need {catalog.needs_phrase(['torch_density'])}"
             )
 
 
@@ -548,14 +596,16 @@ def check_metrics_references(cfg):
                 key,
                 f"{name!r} is not defined under 'models:' (defined: {', '.join(sorted(models)) or 'none'})",
             )
-    needy = sorted(set(met["midpoint_quality"]["ops"]) & set(NEEDS_IID_CONTINUOUS))
+    needy = [
+        op for op in met["midpoint_quality"]["ops"] if catalog.OPERATIONS[op].needs
+    ]
     for name in met["midpoint_quality"]["models"] if needy else []:
-        if not _iid_continuous(models[name]):
-            fail(
-                "midpoint_quality.models",
-                f"model {name!r} has the {models[name]['prior']} prior; the operations "
-                f"{', '.join(needy)} need a prior with a continuous i.i.d. law ({', '.join(IID_CONTINUOUS)})",
-            )
+        check_operations_fit(
+            "metrics.midpoint_quality.models",
+            name,
+            needy,
+            f"the operations {', '.join(needy)}",
+        )
     if (
         met["emergence"]["model"]
         and not model_options(met["emergence"]["model"])["snapshot_steps"]

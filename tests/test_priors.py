@@ -131,8 +131,9 @@ def test_invalid_parameter_raises_naming_it(name, params, param):
     assert f"'{param}'" in str(err.value)
 
 
-def test_unknown_base_prior_raises():
-    with pytest.raises(ValueError, match="unknown prior 'gauss'"):
+def test_unknown_base_prior_raises_listing_the_valid_bases():
+    with pytest.raises(ValueError, match="parameter 'base' must be one of cauchy, chi2, discrete, normal, poisson, "
+                                         "radial, semicircle, sphere, uniform, got 'gauss'"):
         priors.get("scaled", base="gauss")
 
 

@@ -32,6 +32,7 @@ import scipy.stats
 import torch
 from torch import Tensor
 
+from latentspace import catalog as _catalog
 from latentspace._registry import accepted_parameters, construct
 
 __all__ = [
@@ -63,7 +64,12 @@ _REGISTRY: dict[str, type[Prior]] = {}
 
 
 def register(cls: type[Prior]) -> type[Prior]:
-    """Class decorator: make ``cls`` available to :func:`get` under ``cls.name``."""
+    """Class decorator: make ``cls`` available to :func:`get` under ``cls.name``, with the
+    properties (``iid``, ``continuous``, ...) of its entry in
+    :data:`latentspace.catalog.PRIORS` as class attributes."""
+    properties = _catalog.PRIORS[cls.name].properties
+    for key in _catalog.PROPERTY_NAMES:
+        setattr(cls, key, getattr(properties, key))
     _REGISTRY[cls.name] = cls
     return cls
 
@@ -89,18 +95,11 @@ def get(name: str, **params: Any) -> Prior:
 # --------------------------------------------------------------------------- helpers
 
 
-def _check(prior: str, param: str, value: Any, constraint: str) -> None:
-    """Check one parameter against a named constraint; the error names all three."""
-    checks: dict[str, Callable[[Any], bool]] = {
-        "positive": lambda v: isinstance(v, int | float) and math.isfinite(v) and v > 0,
-        "nonnegative": lambda v: isinstance(v, int | float) and math.isfinite(v) and v >= 0,
-        "positive_int": lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
-    }
-    if not checks[constraint](value):
-        raise ValueError(
-            f"{prior} prior: parameter {param!r} must be {constraint.replace('_', ' ')}, "
-            f"got {value!r}"
-        )
+def _check_params(prior: str, **params: Any) -> None:
+    """Check parameters against the prior's constraints, kept once as data in
+    :data:`latentspace.catalog.PRIORS`; the error names the prior, the parameter and what it
+    must be."""
+    _catalog.check_params(prior, params)
 
 
 def _check_shape(n: int, dim: int) -> None:
@@ -154,8 +153,12 @@ class Prior:
         continuous: the per-coordinate (i.i.d.) or norm (isotropic) law has no atoms,
             so the monotone maps built from its cdf are bijections.
         has_density: ``log_prob`` is defined.
+        torch_density: ``log_prob`` is a torch function (autograd differentiates it).
         symmetric: Z and -Z have the same law, so cdf(x) = 1 - cdf(-x); monotone maps
             then work on the lower half only, where probabilities are exact.
+
+    The properties come from the prior's entry in :data:`latentspace.catalog.PRIORS`
+    (:func:`register`), where the workflow reads them without torch.
     """
 
     name: str = ""
@@ -163,6 +166,7 @@ class Prior:
     isotropic: bool = False
     continuous: bool = False
     has_density: bool = False
+    torch_density: bool = False
     symmetric: bool = False
 
     def sample(
@@ -217,6 +221,8 @@ class IIDPrior(Prior):
     Subclasses give ``coordinate`` (a frozen ``scipy.stats`` law) and, where torch
     implements ``cdf``/``icdf`` for it, ``_torch_law()`` (a ``torch.distributions``
     object in float64). Sampling is ``icdf(U)`` with U ~ U(0, 1) unless overridden.
+    ``iid`` holds for any subclass, registered or not (a prior defined outside the package
+    sets its other properties itself).
     """
 
     iid = True
@@ -265,10 +271,6 @@ class Normal(IIDPrior):
     """
 
     name = "normal"
-    isotropic = True
-    continuous = True
-    has_density = True
-    symmetric = True
 
     def __init__(self) -> None:
         self.coordinate = scipy.stats.norm()
@@ -301,9 +303,6 @@ class Uniform(IIDPrior):
     """Uniform on the hypercube [-1, 1]^D: density 2^{-D} on the cube."""
 
     name = "uniform"
-    continuous = True
-    has_density = True
-    symmetric = True
 
     def __init__(self) -> None:
         self.coordinate = scipy.stats.uniform(loc=-1.0, scale=2.0)
@@ -332,12 +331,9 @@ class Cauchy(IIDPrior):
     """
 
     name = "cauchy"
-    continuous = True
-    has_density = True
-    symmetric = True
 
     def __init__(self, scale: float = 1.0) -> None:
-        _check(self.name, "scale", scale, "positive")
+        _check_params(self.name, scale=scale)
         self.scale = float(scale)
         self.coordinate = scipy.stats.cauchy(scale=self.scale)
 
@@ -367,11 +363,9 @@ class Sphere(Prior):
     """
 
     name = "sphere"
-    isotropic = True
-    symmetric = True
 
     def __init__(self, radius: float = 1.0) -> None:
-        _check(self.name, "radius", radius, "positive")
+        _check_params(self.name, radius=radius)
         self.radius = float(radius)
 
     def _sample(self, n: int, dim: int, generator: torch.Generator | None) -> Tensor:
@@ -390,7 +384,6 @@ class Discrete(IIDPrior):
     probability 1/2 (a Rademacher law, ``2 * Bernoulli(1/2) - 1``)."""
 
     name = "discrete"
-    symmetric = True
 
     def __init__(self) -> None:
         self.coordinate = scipy.stats.rv_discrete(values=([-1, 1], [0.5, 0.5]))
@@ -400,9 +393,6 @@ class Discrete(IIDPrior):
 
     def icdf(self, u: Tensor) -> Tensor:
         return torch.where(u <= 0.5, -torch.ones_like(u), torch.ones_like(u))
-
-
-_RADIUS_LAWS = ("halfnorm", "chi", "lognorm", "gamma", "uniform", "rayleigh")
 
 
 @register
@@ -421,17 +411,9 @@ class Radial(Prior):
     """
 
     name = "radial"
-    isotropic = True
-    continuous = True
-    has_density = True
-    symmetric = True
 
     def __init__(self, radius_law: str = "halfnorm", radius_params: dict | None = None) -> None:
-        if radius_law not in _RADIUS_LAWS:
-            raise ValueError(
-                f"radial prior: parameter 'radius_law' must be one of {', '.join(_RADIUS_LAWS)}, "
-                f"got {radius_law!r}"
-            )
+        _check_params(self.name, radius_law=radius_law, radius_params=radius_params)
         self.radius_law = radius_law
         self.radius_params = dict(radius_params or {})
         try:
@@ -458,9 +440,9 @@ class Radial(Prior):
         return _scipy_apply(self._radius.logpdf, r) - _log_sphere_area(z.shape[-1], r)
 
 
-def _base(prior: str, base: str, base_params: dict | None) -> Prior:
-    if base in ("sparse", "orthogonal", "scaled"):
-        raise ValueError(f"{prior} prior: parameter 'base' cannot itself be {base!r}")
+def _base(base: str, base_params: dict | None) -> Prior:
+    """The base prior of sparse, orthogonal and scaled (checked by the catalog: one that
+    wraps no other)."""
     return get(base, **dict(base_params or {}))
 
 
@@ -476,9 +458,9 @@ class Sparse(Prior):
     name = "sparse"
 
     def __init__(self, k: int = 50, base: str = "normal", base_params: dict | None = None) -> None:
-        _check(self.name, "k", k, "positive_int")
+        _check_params(self.name, k=k, base=base, base_params=base_params)
         self.k, self.base, self.base_params = k, base, dict(base_params or {})
-        self._base = _base(self.name, base, base_params)
+        self._base = _base(base, base_params)
 
     def _sample(self, n: int, dim: int, generator: torch.Generator | None) -> Tensor:
         if self.k > dim:
@@ -499,9 +481,9 @@ class Orthogonal(Prior):
     name = "orthogonal"
 
     def __init__(self, k: int = 50, base: str = "normal", base_params: dict | None = None) -> None:
-        _check(self.name, "k", k, "positive_int")
+        _check_params(self.name, k=k, base=base, base_params=base_params)
         self.k, self.base, self.base_params = k, base, dict(base_params or {})
-        self._base = _base(self.name, base, base_params)
+        self._base = _base(base, base_params)
 
     def _sample(self, n: int, dim: int, generator: torch.Generator | None) -> Tensor:
         if self.k > dim:
@@ -527,11 +509,9 @@ class Semicircle(Prior):
     """
 
     name = "semicircle"
-    continuous = True
-    has_density = True
 
     def __init__(self, tail_variance: float = 0.5) -> None:
-        _check(self.name, "tail_variance", tail_variance, "positive")
+        _check_params(self.name, tail_variance=tail_variance)
         self.tail_variance = float(tail_variance)
 
     def mixture(self, dim: int, dtype: torch.dtype = torch.float64) -> torch.distributions.MixtureSameFamily:
@@ -573,7 +553,7 @@ class Poisson(IIDPrior):
     name = "poisson"
 
     def __init__(self, lam: float = 1.0) -> None:
-        _check(self.name, "lam", lam, "positive")
+        _check_params(self.name, lam=lam)
         self.lam = float(lam)
         self.coordinate = scipy.stats.poisson(self.lam)
 
@@ -584,11 +564,9 @@ class ChiSquared(IIDPrior):
     with Poisson by the spherical auto-encoder paper)."""
 
     name = "chi2"
-    continuous = True
-    has_density = True
 
     def __init__(self, k: float = 1.0) -> None:
-        _check(self.name, "k", k, "positive")
+        _check_params(self.name, k=k)
         self.k = k
         self.coordinate = scipy.stats.chi2(k)
 
@@ -620,15 +598,12 @@ class Scaled(Prior):
     name = "scaled"
 
     def __init__(self, base: str = "normal", alpha: float = 1.0, base_params: dict | None = None) -> None:
-        _check(self.name, "alpha", alpha, "nonnegative")
+        _check_params(self.name, base=base, alpha=alpha, base_params=base_params)
         self.base, self.alpha, self.base_params = base, float(alpha), dict(base_params or {})
-        self._base = _base(self.name, base, base_params)
-        degenerate = self.alpha == 0
-        self.iid = self._base.iid
-        self.isotropic = self._base.isotropic
-        self.continuous = self._base.continuous and not degenerate
-        self.has_density = self._base.has_density and not degenerate
-        self.symmetric = self._base.symmetric
+        self._base = _base(base, base_params)
+        properties = _catalog.prior_properties(self.name, {"base": base, "alpha": alpha, "base_params": base_params})
+        for key in _catalog.PROPERTY_NAMES:  # the base's, except at alpha = 0
+            setattr(self, key, getattr(properties, key))
         # The law of one coordinate of alpha * Z, not of Z: loc and scale times alpha.
         self.coordinate = _scaled_law(getattr(self._base, "coordinate", None), self.alpha)
 
