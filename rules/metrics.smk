@@ -211,7 +211,7 @@ rule quality_table:
     wildcard_constraints:
         table=one_of([*QUALITY_TABLES, "emergence"]),
     conda:
-        "../envs/torch.yaml"
+        "../envs/analysis.yaml"
     params:
         kind=lambda wildcards: (
             "emergence"
@@ -235,7 +235,7 @@ rule plot_quality:
     wildcard_constraints:
         figure="void-quality|emergence",
     conda:
-        "../envs/torch.yaml"
+        "../envs/analysis.yaml"
     params:
         x=lambda wildcards: {"void-quality": "alpha", "emergence": "step"}[
             wildcards.figure
@@ -310,7 +310,7 @@ rule path_length_table:
     log:
         LOGS / "path_length_table.log",
     conda:
-        "../envs/torch.yaml"
+        "../envs/analysis.yaml"
     params:
         caption=f"path-length: perceptual path length (epsilon 1e-4, 1st-99th percentile mean) in {PATH_EXTRACTOR} "
         f"features, {PATH_LENGTH['n_paths']} paths per row, $\\pm$ standard error",
@@ -326,7 +326,7 @@ rule plot_path_length:
     log:
         LOGS / "plot_path_length.log",
     conda:
-        "../envs/torch.yaml"
+        "../envs/analysis.yaml"
     script:
         "../workflow/scripts/plot_path_length.py"
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from latentspace import evaluation, metrics, priors, runlog
+from latentspace import display, evaluation, metrics, priors, runlog
 from latentspace.classifier import SmallCNN
 
 N, D = 4000, 50
@@ -160,14 +160,14 @@ def test_display_tables():
             {"model": model, "set": "2-point midpoint", "op": "linear", "fid_classifier": 1.5 * base,
              "fid_classifier_std": 2.0}
         )
-    shown = evaluation.display_table("midpoints", pd.DataFrame(rows))
+    shown = display.display_table("midpoints", pd.DataFrame(rows))
     assert list(shown["FID (classifier) change (%)"]) == ["+0.0", "+50.0", "+0.0", "+50.0"]
     assert shown["FID (classifier)"].iloc[1] == "15.00 $\\pm$ 2.00"
     treated = pd.DataFrame(
         [{"noise": n, "treatment": t, "fid_classifier": i, "fid_classifier_std": 0.5}
          for i, (n, t) in enumerate((n, t) for n in ("normal", "poisson") for t in evaluation.TREATMENTS)]
     )
-    wide = evaluation.display_table("treated", treated)
+    wide = display.display_table("treated", treated)
     assert list(wide.columns) == ["metric", "noise law", *evaluation.TREATMENTS]
     assert wide.loc[1, "centered"] == "6.00 $\\pm$ 0.50"
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from paper_ci import LogitsStandIn
 
-from latentspace import data, evaluation, inception, metrics
+from latentspace import data, display, evaluation, inception, metrics
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.:FutureWarning")  # TorchScript is a weights format
 
@@ -33,7 +33,7 @@ def test_torchscript_stand_in_gives_is_inception(tmp_path):
     # the workflow's wiring: inception_logits gives is_inception, labelled for the tables
     assert evaluation.metrics_for(["inception_logits"]) == ["is_inception"]
     assert "is_inception" not in evaluation.metrics_for(["inception"])  # the FID network has no logits
-    assert evaluation.METRIC_LABELS["is_inception"] == "IS (Inception)"
+    assert display.METRIC_LABELS["is_inception"] == "IS (Inception)"
     loaded = evaluation.load_extractors(["inception_logits"], inception_logits=str(path), device="cpu")
     assert loaded["inception_logits"].fingerprint == extractor.fingerprint
 

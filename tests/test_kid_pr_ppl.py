@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from latentspace import data, evaluation, metrics, priors, realism, render, runlog
+from latentspace import data, display, evaluation, metrics, priors, realism, render, runlog
 
 # --------------------------------------------------------------------------- KID
 
@@ -375,7 +375,7 @@ def test_score_paths_rows_and_their_table(linear_setup):
     exact = metrics._trimmed(((z2 - z1) @ a.T).pow(2).sum(dim=1).numpy())
     assert whole[("opposite", "linear")] == pytest.approx(exact.mean(), rel=1e-3)
     assert (df[df["scope"] == "bin"]["count"] == 10).all()  # 8 stratified draws, 2 per bin, 5 paths each
-    shown = evaluation.display_path_lengths(df.assign(model="lin"))
+    shown = display.display_path_lengths(df.assign(model="lin"))
     assert len(shown) == 4 and list(shown.columns) == [
         "model", "endpoints", "operation", "PPL (pixels)", "largest at t in", "largest / whole"]
     assert set(shown["endpoints"]) == {"random pairs", "z to -z"}

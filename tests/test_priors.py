@@ -145,7 +145,7 @@ def test_k_larger_than_dim_raises(name, params):
 
 @pytest.mark.parametrize(("n", "dim"), [(0, 3), (3, 0), (2.0, 3), (3, True)])
 def test_bad_sample_shape_raises(n, dim):
-    with pytest.raises(ValueError, match="must be a positive integer"):
+    with pytest.raises(ValueError, match="sample: '(n|dim)' must be an integer >= 1"):
         priors.get("normal").sample(n, dim)
 
 

@@ -109,7 +109,7 @@ def test_non_finite_loss_keeps_last_good_checkpoint(digits, tmp_path):
 def test_config_checks(digits, tmp_path):
     with pytest.raises(ValueError, match="unknown option.*learning_rate"):
         training.GANConfig.from_dict({"learning_rate": 1e-3})
-    with pytest.raises(ValueError, match="'batch_size' must be a positive integer"):
+    with pytest.raises(ValueError, match="GANConfig: 'batch_size' must be an integer >= 1"):
         training.GANConfig(batch_size=0)
     with pytest.raises(ValueError, match="unknown generator 'mlp'"):
         training.GANConfig(generator="mlp")

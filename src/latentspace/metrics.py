@@ -87,6 +87,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import files, operations
+from ._checks import check_int
 from .atomic import write_atomic as _write_atomic
 from .data import ImageDataset
 from .device import num_threads, resolve_device
@@ -140,11 +141,6 @@ def _file_digest(path: Path, algorithm: str) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _check_int(what: str, name: str, value: Any, minimum: int = 1) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{what}: {name!r} must be an integer >= {minimum}, got {value!r}")
 
 
 # --------------------------------------------------------------------------- extractors
@@ -319,7 +315,7 @@ def extract(
     """Run ``extractor`` over ``images`` ((N, C, H, W) in [-1, 1], or a dataset) in
     batches of ``batch_size`` on the extractor's device; ``threads`` CPU threads (None:
     all available)."""
-    _check_int("extract", "batch_size", batch_size)
+    check_int("extract", "batch_size", batch_size)
     n = len(images)
     if n == 0:
         raise ValueError("extract: no images")
@@ -583,7 +579,7 @@ def _spread(values: Sequence[float]) -> Spread:
 
 
 def _check_splits(what: str, n: int, splits: int, minimum_per_split: int) -> None:
-    _check_int(what, "splits", splits)
+    check_int(what, "splits", splits)
     if n < splits * minimum_per_split:
         raise ValueError(f"{what}: {n} samples are too few for {splits} splits (need {minimum_per_split} per split)")
 
@@ -705,9 +701,9 @@ def kid(
     a, b = _as_features("kid", features_a), _as_features("kid", features_b)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"kid: feature dimensions differ: {a.shape[1]} vs {b.shape[1]}")
-    _check_int("kid", "subsets", subsets)
-    _check_int("kid", "subset_size", subset_size, 2)
-    _check_int("kid", "degree", degree)
+    check_int("kid", "subsets", subsets)
+    check_int("kid", "subset_size", subset_size, 2)
+    check_int("kid", "degree", degree)
     if subset_size > min(len(a), len(b)):
         raise ValueError(
             f"kid: subset_size {subset_size} exceeds the smaller set ({len(a)} and {len(b)} samples); lower it"
@@ -781,7 +777,7 @@ def precision_recall(
     real, fake = _as_features("precision_recall", real_features), _as_features("precision_recall", fake_features)
     if real.shape[1] != fake.shape[1]:
         raise ValueError(f"precision_recall: feature dimensions differ: {real.shape[1]} vs {fake.shape[1]}")
-    _check_int("precision_recall", "k", k)
+    check_int("precision_recall", "k", k)
     if k >= min(len(real), len(fake)):
         raise ValueError(f"precision_recall: k = {k} needs more than k samples in each set ({len(real)}, {len(fake)})")
     r, f = torch.from_numpy(real), torch.from_numpy(fake)
@@ -1177,11 +1173,11 @@ def path_length(
     each step in the same batch) at a time; ``threads`` CPU threads.
     """
     n = getattr(paths, "n", None) if n is None else n
-    _check_int("path_length", "n", n, 2)
-    _check_int("path_length", "bins", bins)
-    _check_int("path_length", "batch_size", batch_size)
+    check_int("path_length", "n", n, 2)
+    check_int("path_length", "bins", bins)
+    check_int("path_length", "batch_size", batch_size)
     if t_draws is not None:
-        _check_int("path_length", "t_draws", t_draws)
+        check_int("path_length", "t_draws", t_draws)
     if not isinstance(epsilon, int | float) or not 0 < epsilon < 1:
         raise ValueError(f"path_length: epsilon must lie in (0, 1), got {epsilon!r}")
     draws = n if t_draws is None else min(t_draws, n)

@@ -41,6 +41,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from latentspace._checks import check_int
 from latentspace._registry import construct
 
 __all__ = [
@@ -58,14 +59,9 @@ LEAKY_SLOPE = 0.2  # leaky ReLU slope of the DCGAN discriminator (Radford et al.
 INIT_GAIN = math.sqrt(2.0)  # the ReLU gain of Glorot's initialisation
 
 
-def _check_int(model: str, name: str, value: Any, minimum: int = 1) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{model}: parameter {name!r} must be an integer >= {minimum}, got {value!r}")
-
-
 def _n_up(model: str, image_size: int) -> int:
     """Number of stride-2 layers between 4 x 4 maps and ``image_size``; checks the size."""
-    _check_int(model, "image_size", image_size, 8)
+    check_int(model, "image_size", image_size, 8)
     n = round(math.log2(image_size / 4))
     if 4 * 2**n != image_size:
         raise ValueError(
@@ -110,7 +106,7 @@ class DCGANGenerator(nn.Module):
         name = type(self).__name__
         n_up = _n_up(name, image_size)
         for key, value in (("latent_dim", latent_dim), ("channels", channels), ("width", width)):
-            _check_int(name, key, value)
+            check_int(name, key, value)
         self.latent_dim, self.image_size, self.channels, self.width = latent_dim, image_size, channels, width
         self.base_channels = width * 2 ** (n_up - 1)  # channels of the 4 x 4 maps
         self.project = nn.Linear(latent_dim, self.base_channels * 4 * 4)  # (N, C0 * 16)
@@ -175,7 +171,7 @@ class FCGenerator(nn.Module):
             ("width", width),
             ("depth", depth),
         ):
-            _check_int(name, key, value)
+            check_int(name, key, value)
         self.latent_dim, self.image_size, self.channels, self.width = latent_dim, image_size, channels, width
         hidden = 16 * width
         layers: list[nn.Module] = []
@@ -218,7 +214,7 @@ class DCGANDiscriminator(nn.Module):
         name = type(self).__name__
         n_up = _n_up(name, image_size)
         for key, value in (("channels", channels), ("width", width)):
-            _check_int(name, key, value)
+            check_int(name, key, value)
         self.image_size, self.channels, self.width = image_size, channels, width
         layers: list[nn.Module] = []
         c_in, c_out, side = channels, width, image_size
@@ -299,7 +295,7 @@ class ConvEncoder(DCGANDiscriminator):
 
     def __init__(self, out_features: int = 100, image_size: int = 64, channels: int = 3, width: int = 64) -> None:
         super().__init__(image_size=image_size, channels=channels, width=width)
-        _check_int(type(self).__name__, "out_features", out_features)
+        check_int(type(self).__name__, "out_features", out_features)
         self.out_features = out_features
         self.head = init_weights(nn.Linear(self.head.in_features, out_features))  # (N, out_features)
 
@@ -312,7 +308,7 @@ class _AutoEncoder(nn.Module):
 
     def __init__(self, encoder_outputs: int, latent_dim: int, image_size: int, channels: int, width: int) -> None:
         super().__init__()
-        _check_int(type(self).__name__, "latent_dim", latent_dim)
+        check_int(type(self).__name__, "latent_dim", latent_dim)
         self.latent_dim, self.image_size, self.channels, self.width = latent_dim, image_size, channels, width
         self.encoder = ConvEncoder(encoder_outputs * latent_dim, image_size, channels, width)
         self.decoder = DCGANGenerator(latent_dim, image_size, channels, width)

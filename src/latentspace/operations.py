@@ -352,7 +352,7 @@ def matched_map(y: Tensor, weights: Sequence[float] | Tensor, prior: Prior) -> T
         # y = w Z: the map is y / w for every prior, exactly (so ot_matched returns its
         # endpoints at t = 0 and 1 without the Monte Carlo estimate and its 1e-3 error).
         return y / nonzero[0]
-    base, alpha = (prior._base, prior.alpha) if isinstance(prior, _priors.Scaled) else (prior, 1.0)
+    base, alpha = (prior.base_prior, prior.alpha) if isinstance(prior, _priors.Scaled) else (prior, 1.0)
     if isinstance(base, _priors.Normal):
         return y / math.sqrt(sum(v * v for v in w))
     if isinstance(base, _priors.Cauchy):

@@ -33,6 +33,7 @@ import torch
 from torch import Tensor
 
 from latentspace import catalog as _catalog
+from latentspace._checks import check_int
 from latentspace._registry import accepted_parameters, construct
 
 __all__ = [
@@ -103,9 +104,8 @@ def _check_params(prior: str, **params: Any) -> None:
 
 
 def _check_shape(n: int, dim: int) -> None:
-    for label, v in (("n", n), ("dim", dim)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"sample: {label!r} must be a positive integer, got {v!r}")
+    check_int("sample", "n", n)
+    check_int("sample", "dim", dim)
 
 
 def _uniform(n: int, dim: int, generator: torch.Generator | None) -> Tensor:
@@ -607,6 +607,11 @@ class Scaled(Prior):
         # The law of one coordinate of alpha * Z, not of Z: loc and scale times alpha.
         self.coordinate = _scaled_law(getattr(self._base, "coordinate", None), self.alpha)
 
+    @property
+    def base_prior(self) -> Prior:
+        """The prior that is scaled (an object; ``base`` is its name)."""
+        return self._base
+
     def _need_alpha(self) -> None:
         if self.alpha == 0:
             raise ValueError("scaled prior with alpha = 0 is a point mass: it has no cdf, icdf or density")
@@ -647,7 +652,7 @@ def square_moments(prior: Prior) -> tuple[float, float]:
     # A scaled prior: the moments of its base law times alpha^2 and alpha^4 (its own
     # ``coordinate`` is None for discrete bases and alpha = 0).
     scaled = isinstance(prior, Scaled)
-    law = getattr(prior._base if scaled else prior, "coordinate", None)
+    law = getattr(prior.base_prior if scaled else prior, "coordinate", None)
     if not prior.iid or law is None:
         raise ValueError(f"square_moments needs an i.i.d. prior, got {prior.name}")
     m2, m4 = float(law.moment(2)), float(law.moment(4))

@@ -53,12 +53,13 @@ def source_state(root: str | os.PathLike) -> dict[str, Any]:
     return {"commit": oid, "commit_short": oid[:7], "dirty": any(not ln.startswith("#") for ln in lines)}
 
 
-TRAINING_MODULES = ("_registry", "atomic", "data", "device", "files", "models", "operations", "priors", "training")
+TRAINING_MODULES = ("_checks", "_registry", "atomic", "catalog", "checkpoints", "data", "device", "files", "models",
+                    "operations", "priors", "training")
 """The modules of this package that a trained model's weights depend on: everything
 :mod:`latentspace.training` imports from the package, directly or through another module
 (a test keeps the list complete)."""
 
-CLASSIFIER_MODULES = ("_registry", "atomic", "classifier", "data", "device", "files")
+CLASSIFIER_MODULES = ("_checks", "_registry", "atomic", "classifier", "data", "device", "files")
 """Likewise for the dataset classifier (:mod:`latentspace.classifier`)."""
 
 

@@ -61,6 +61,7 @@ import torch
 from torch import Tensor, nn
 
 from latentspace import priors as _priors
+from latentspace._checks import check_int
 from latentspace.priors import Prior
 
 __all__ = [
@@ -90,11 +91,6 @@ OPTIMIZERS = ("adam", "gd")
 # Points whose log-density is evaluated against all n KDE samples at once, per chunk:
 # chunk * n float64 values (32 MiB).
 _KDE_CHUNK_VALUES = 1 << 22
-
-
-def _check_int(where: str, name: str, value: object, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{where}: {name!r} must be an integer >= {minimum}, got {value!r}")
 
 
 def _check_alpha(where: str, alpha: object) -> float:
@@ -169,7 +165,7 @@ class NormalIndex(RealismIndex):
     """
 
     def __init__(self, dim: int, scale: float = 1.0) -> None:
-        _check_int("NormalIndex", "dim", dim, 1)
+        check_int("NormalIndex", "dim", dim, 1)
         if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
             raise ValueError(f"NormalIndex: 'scale' must be a positive number, got {scale!r}")
         self.dim, self.scale = dim, float(scale)
@@ -276,14 +272,14 @@ def _normal_scale(prior: Prior) -> float | None:
     """s when ``prior`` is N(0, s^2 I) (the normal prior, or scaled normal), else None."""
     if isinstance(prior, _priors.Normal):
         return 1.0
-    if isinstance(prior, _priors.Scaled) and isinstance(prior._base, _priors.Normal) and prior.alpha > 0:
+    if isinstance(prior, _priors.Scaled) and isinstance(prior.base_prior, _priors.Normal) and prior.alpha > 0:
         return prior.alpha
     return None
 
 
 def _constant_density(prior: Prior) -> bool:
     """The density is constant on the support (uniform, scaled uniform): its gradient is 0."""
-    base = prior._base if isinstance(prior, _priors.Scaled) else prior
+    base = prior.base_prior if isinstance(prior, _priors.Scaled) else prior
     return isinstance(base, _priors.Uniform)
 
 
@@ -313,7 +309,7 @@ def index_for(
     """
     if method not in ("auto", "closed", "kde"):
         raise ValueError(f"index_for: unknown method {method!r}; valid: auto, closed, kde")
-    _check_int("index_for", "dim", dim, 1)
+    check_int("index_for", "dim", dim, 1)
     scale = _normal_scale(prior)
     if method == "closed" or (method == "auto" and scale is not None):
         if scale is None:
@@ -324,7 +320,7 @@ def index_for(
             f"index_for: the {prior.name} prior has no density on R^D, so it has no realisticity index "
             "(ri is defined through the density, Definition 1)"
         )
-    _check_int("index_for", "n_samples", n_samples, 2)
+    check_int("index_for", "n_samples", n_samples, 2)
     samples = prior.sample(n_samples, dim, generator=generator, dtype=torch.float64)
     differentiable = _constant_density(prior) or _torch_density(prior, samples)
     return KDEIndex(prior.log_prob, samples, bandwidth, name=repr(prior), differentiable=differentiable)
@@ -351,7 +347,7 @@ def _check_endpoints(x: Tensor, y: Tensor, dim: int | None = None) -> tuple[Tens
 def linear_path(x: Tensor, y: Tensor, k: int) -> Tensor:
     """x_i = (1 - i/k) x + (i/k) y for i = 0..k: shape (..., k + 1, D) for x, y of shape
     (..., D). The first and last points are x and y exactly (copies, not recomputed)."""
-    _check_int("linear_path", "k", k, 2)
+    check_int("linear_path", "k", k, 2)
     x, y = torch.as_tensor(x), torch.as_tensor(y)
     if x.shape != y.shape or x.ndim < 1:
         raise ValueError(
@@ -368,8 +364,8 @@ def farthest_pairs(
     """Endpoint pairs "from different ends of the distribution" (the paper's semicircle
     experiment): for each pair, of ``candidates`` draws the two farthest apart. Each of
     shape (n_pairs, D), float64."""
-    _check_int("farthest_pairs", "n_pairs", n_pairs, 1)
-    _check_int("farthest_pairs", "candidates", candidates, 2)
+    check_int("farthest_pairs", "n_pairs", n_pairs, 1)
+    check_int("farthest_pairs", "candidates", candidates, 2)
     z = prior.sample(n_pairs * candidates, dim, generator=generator, dtype=torch.float64).reshape(
         n_pairs, candidates, dim
     )
@@ -551,8 +547,8 @@ def optimise_path(
         alpha: the rescaling ri_alpha = alpha ri, in (0, 1].
         init: optional starting inner points, (B, k - 1, D) (or (k - 1, D)).
     """
-    _check_int("optimise_path", "k", k, 2)
-    _check_int("optimise_path", "steps", steps, 0)
+    check_int("optimise_path", "k", k, 2)
+    check_int("optimise_path", "steps", steps, 0)
     if not isinstance(lr, int | float) or isinstance(lr, bool) or not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"optimise_path: 'lr' must be a positive number, got {lr!r}")
     if optimizer not in OPTIMIZERS:

@@ -60,10 +60,11 @@ import torch
 from torch import Tensor, nn
 
 from latentspace import operations, priors, runlog
+from latentspace._checks import check_int
+from latentspace.checkpoints import read_generator_file
 from latentspace.device import resolve_device
 from latentspace.grids import Grid
 from latentspace.priors import Prior
-from latentspace.training import read_generator_file
 
 __all__ = [
     "Grid",
@@ -122,11 +123,6 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> M
     )
 
 
-def _check_positive_int(where: str, name: str, value: Any, minimum: int = 1) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{where}: parameter {name!r} must be an integer >= {minimum}, got {value!r}")
-
-
 def decode(
     generator: nn.Module, z: Tensor | np.ndarray, batch_size: int = 256, device: str | torch.device | None = None
 ) -> Tensor:
@@ -138,7 +134,7 @@ def decode(
     (``Module.to`` works in place). The result does not depend on ``batch_size`` beyond
     float rounding (CPU kernels may pick another algorithm for another batch size; 1e-9
     here)."""
-    _check_positive_int("decode", "batch_size", batch_size)
+    check_int("decode", "batch_size", batch_size)
     z = torch.as_tensor(z)
     if z.ndim < 1:
         raise ValueError("decode: z must have shape (..., D)")
@@ -215,7 +211,7 @@ def endpoint_pairs(
       (so beyond about the tail_q-quantile of the norm), paired in order of norm (the
       first paper's "points from the tails of the Cauchy distribution", Fig. 17).
     """
-    _check_positive_int("endpoint_pairs", "n_pairs", n_pairs)
+    check_int("endpoint_pairs", "n_pairs", n_pairs)
     if kind == "random":
         z = _latent(prior, 2 * n_pairs, dim, generator)
         return z[:n_pairs], z[n_pairs:]
@@ -232,7 +228,7 @@ def endpoint_pairs(
 
 
 def _ts(n_steps: int) -> Tensor:
-    _check_positive_int("interpolations", "n_steps", n_steps, 2)
+    check_int("interpolations", "n_steps", n_steps, 2)
     return torch.linspace(0, 1, n_steps, dtype=torch.float64)
 
 
@@ -272,8 +268,8 @@ def samples(
     (mean saturated-pixel fraction of marked vs unmarked cells). ``extra`` holds
     ``n_failed``, ``n_samples``, ``q`` and ``norm_threshold``.
     """
-    _check_positive_int("samples", "n_rows", n_rows)
-    _check_positive_int("samples", "n_cols", n_cols)
+    check_int("samples", "n_rows", n_rows)
+    check_int("samples", "n_cols", n_cols)
     threshold = tail_threshold(prior, dim, q)
     z = _latent(prior, n_rows * n_cols, dim, generator).reshape(n_rows, n_cols, dim)
     failed = (z.norm(dim=-1) > threshold * (1 + 1e-9)).numpy()
@@ -346,7 +342,7 @@ def midpoints(
     row per operation, so the same pair sits in the same column of every operation's row.
     """
     fns = [interpolation(name) for name in ops]
-    _check_positive_int("midpoints", "per_row", per_row)
+    check_int("midpoints", "per_row", per_row)
     if n_pairs % per_row:
         raise ValueError(f"midpoints: n_pairs = {n_pairs} must be a multiple of per_row = {per_row}")
     lines = n_pairs // per_row
@@ -394,8 +390,8 @@ def four_point(
     bottom-right), one block of k rows per operation and corner set; every operation gets
     the same corners (matched-operations paper, Fig. 7, 8, 12). Row i, column j has the
     bilinear weights of a = i / (k - 1) (down) and b = j / (k - 1) (across)."""
-    _check_positive_int("four_point", "k", k, 2)
-    _check_positive_int("four_point", "n_sets", n_sets)
+    check_int("four_point", "k", k, 2)
+    check_int("four_point", "n_sets", n_sets)
     names = list(ops)
     if not names:
         raise ValueError("four_point: ops must name at least one operation")
@@ -429,8 +425,8 @@ def vicinity(
     same centres z and the same directions u_j (matched-operations paper, Fig. 9, 10, 14).
     Each centre is a row group of two rows ("unmatched", "matched"); column "z" is the
     centre, columns 1..k its neighbours."""
-    _check_positive_int("vicinity", "n_centers", n_centers)
-    _check_positive_int("vicinity", "k", k)
+    check_int("vicinity", "n_centers", n_centers)
+    check_int("vicinity", "k", k)
     z = _latent(prior, n_centers, dim, generator)
     seed = _fork(generator)
     rows = []
@@ -461,8 +457,8 @@ def random_walk(
     """Random walks of repeated vicinity steps from the same start and with the same
     directions, plain and matched (matched-operations paper, Fig. 11, eps = 0.5). Each
     walk is a row group of two rows ("unmatched", "matched"); columns are steps 0..n_steps."""
-    _check_positive_int("random_walk", "n_walks", n_walks)
-    _check_positive_int("random_walk", "n_steps", n_steps)
+    check_int("random_walk", "n_walks", n_walks)
+    check_int("random_walk", "n_steps", n_steps)
     z0 = _latent(prior, n_walks, dim, generator)
     seed = _fork(generator)
     rows = []
@@ -494,7 +490,7 @@ def shrunk(
     """Train samples z from the prior beside test samples alpha z, for each alpha < 1: the
     same prior with lower spread, inside the hollow sphere where training codes never fall
     (first paper, Fig. 9a, 21a, 22a). Column j of every row scales the same draw z_j."""
-    _check_positive_int("shrunk", "n_samples", n_samples)
+    check_int("shrunk", "n_samples", n_samples)
     alphas = [float(a) for a in alphas]
     if not alphas or any(not 0 <= a < 1 for a in alphas):
         raise ValueError(f"shrunk: alphas must be numbers in [0, 1), got {alphas!r}")
@@ -515,7 +511,7 @@ def sparse(prior: Prior, dim: int, generator: torch.Generator | None = None, *, 
     Fig. 10a). Needs the ``sparse`` prior."""
     if not isinstance(prior, priors.Sparse):
         raise ValueError(f"sparse: needs a model trained on the sparse prior, got the {prior.name} prior")
-    _check_positive_int("sparse", "n_samples", n_samples)
+    check_int("sparse", "n_samples", n_samples)
     train = _latent(prior, n_samples, dim, generator)
     base = priors.get(prior.base, **prior.base_params)
     scale = math.sqrt(prior.k / dim)
@@ -539,7 +535,7 @@ def orthogonal(
     of every row uses the same z_j and w_j."""
     if not isinstance(prior, priors.Orthogonal):
         raise ValueError(f"orthogonal: needs a model trained on the orthogonal prior, got the {prior.name} prior")
-    _check_positive_int("orthogonal", "n_samples", n_samples)
+    check_int("orthogonal", "n_samples", n_samples)
     train = _latent(prior, n_samples, dim, generator)
     test = _latent(priors.get(prior.base, **prior.base_params), n_samples, dim, generator)
     test[:, : prior.k] = 0
@@ -584,7 +580,7 @@ def build(kind: str, prior: Prior, dim: int, generator: torch.Generator | None =
         raise ValueError(
             f"grid kind {kind!r} got unknown parameter(s) {', '.join(unknown)}; it accepts: {', '.join(accepted)}"
         )
-    _check_positive_int(kind, "dim", dim)
+    check_int(kind, "dim", dim)
     return fn(prior, dim, generator, **params)
 
 

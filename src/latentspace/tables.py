@@ -13,7 +13,7 @@ import pandas as pd
 
 from latentspace.atomic import write_text
 
-__all__ = ["write_table", "write_csv", "mean_pm_std"]
+__all__ = ["write_table", "write_csv", "mean_pm_std", "pm_cells"]
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
@@ -24,6 +24,15 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
 def mean_pm_std(mean: float, std: float, digits: int = 2) -> str:
     """"mean $\\pm$ std" for LaTeX."""
     return f"{mean:.{digits}f} $\\pm$ {std:.{digits}f}"
+
+
+def pm_cells(values, stds, digits: int = 2) -> list[str]:
+    """A column of "value $\\pm$ std" cells (:func:`mean_pm_std`): "--" where there is no
+    value, the value alone where there is no std."""
+    return [
+        "--" if pd.isna(v) else f"{v:.{digits}f}" if pd.isna(s) else mean_pm_std(v, s, digits)
+        for v, s in zip(values, stds, strict=True)
+    ]
 
 
 def write_table(

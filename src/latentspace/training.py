@@ -60,8 +60,19 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from . import files, models, priors
+from ._checks import check_int, is_int
 from ._registry import from_options
 from .atomic import write_atomic as _write_atomic
+from .checkpoints import (
+    CHECKPOINT_FORMAT,
+    RESTART,
+    load_autoencoder,
+    load_generator,
+    model_file,
+    read_checkpoint,
+    read_generator_file,
+)
+from .checkpoints import save as _save
 from .data import ImageDataset
 from .device import PRECISIONS, num_threads, resolve_device, resolve_precision
 
@@ -78,7 +89,6 @@ __all__ = [
 ]
 
 CSV_COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
-CHECKPOINT_FORMAT = 1
 # Options that may change between a run and its resumption (they do not change the maths).
 _PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 _log = logging.getLogger(__name__)
@@ -94,10 +104,6 @@ class NonFiniteLossError(FloatingPointError):
 
 
 # --------------------------------------------------------------------------- configuration
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
@@ -162,11 +168,10 @@ class GANConfig:
         object.__setattr__(self, "prior_params", dict(self.prior_params))
         for key in ("steps", "batch_size", "latent_dim", "width", "log_every", "checkpoint_every", "grid_size"):
             value = getattr(self, key)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"GANConfig: {key!r} must be a positive integer, got {value!r}")
-        if not _is_int(self.seed) or self.seed < 0:
+            check_int("GANConfig", key, value)
+        if not is_int(self.seed) or self.seed < 0:
             raise ValueError(f"GANConfig: 'seed' must be a non-negative integer, got {self.seed!r}")
-        if not all(_is_int(s) and s >= 1 for s in self.snapshot_steps):
+        if not all(is_int(s) and s >= 1 for s in self.snapshot_steps):
             raise ValueError(f"GANConfig: 'snapshot_steps' must be positive integers, got {self.snapshot_steps!r}")
         for key, lo, hi in (("lr", 0.0, math.inf), ("beta1", 0.0, 1.0), ("beta2", 0.0, 1.0)):
             value = getattr(self, key)
@@ -178,8 +183,7 @@ class GANConfig:
             raise ValueError(
                 f"GANConfig: unknown generator {self.generator!r}; valid kinds: {', '.join(models.generator_kinds())}"
             )
-        if self.num_threads is not None and (not _is_int(self.num_threads) or self.num_threads < 1):
-            raise ValueError(f"GANConfig: 'num_threads' must be a positive integer or None, got {self.num_threads!r}")
+        check_int("GANConfig", "num_threads", self.num_threads, allow_none=True)
         priors.get(self.prior, **self.prior_params)  # raises ValueError naming a bad prior or parameter
         if self.precision not in PRECISIONS:
             raise ValueError(f"GANConfig: 'precision' must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
@@ -236,33 +240,6 @@ def _seeds(seed: int) -> dict[str, int]:
     return dict(zip(("init", "latent", "data", "fixed"), state, strict=True))
 
 
-def _save(obj: Any, path: Path) -> None:
-    _write_atomic(path, lambda f: torch.save(obj, f))
-
-
-_RESTART = "delete it to train this run from scratch (or use a new run directory)"
-
-
-def _read_model_file(
-    path: Path, what: str, build: Callable[..., nn.Module], remedy: str, keys: tuple[str, ...] = ()
-) -> tuple[dict, nn.Module]:
-    """The content of a final model file or snapshot (written by :func:`_generator_file`
-    or :func:`_autoencoder_file`; it must also hold ``keys``) and the network it
-    describes, built by ``build(kind, **params)`` with its weights loaded. Raises
-    :class:`latentspace.files.DamagedFileError` for a damaged file or one this code can no
-    longer build."""
-    saved = files.load(path, what, remedy, keys=("kind", "params", "step", "state_dict", *keys),
-                       format=CHECKPOINT_FORMAT)
-    try:
-        model = build(saved["kind"], **saved["params"])
-    except (TypeError, ValueError) as exc:
-        raise files.DamagedFileError(
-            path, f"describes a network this code cannot build ({str(exc).strip().splitlines()[0]})", remedy
-        ) from None
-    files.load_state(model, saved["state_dict"], path, str(saved["kind"]), remedy)
-    return saved, model
-
-
 def _stopped(exc: NonFiniteLossError, last_good: int, checkpoint_path: Path) -> NonFiniteLossError:
     """The error a training loop raises on a non-finite loss: what happened, and which
     checkpoint survives."""
@@ -282,23 +259,20 @@ def _resume(checkpoint_path: Path, steps: int, run_dir: Path, losses: Any, state
     clears an old status.jsonl)."""
     start = 0
     if checkpoint_path.exists():
-        state = files.load(
-            checkpoint_path, "training checkpoint", _RESTART,
-            keys=("step", "losses", *stateful, *rngs), format=CHECKPOINT_FORMAT,
-        )
+        state = read_checkpoint(checkpoint_path, ("step", "losses", *stateful, *rngs))
         start = int(state["step"])
         if start > steps:
             raise ValueError(f"{checkpoint_path} is at step {start}, beyond steps = {steps}")
         for name, obj in stateful.items():
-            files.load_state(obj, state[name], checkpoint_path, name, _RESTART)
+            files.load_state(obj, state[name], checkpoint_path, name, RESTART)
         for name, rng in rngs.items():
             try:
                 rng.set_state(state[name])
             except (RuntimeError, TypeError) as exc:
                 raise files.DamagedFileError(
-                    checkpoint_path, f"holds no valid random-number state {name!r} ({exc})", _RESTART
+                    checkpoint_path, f"holds no valid random-number state {name!r} ({exc})", RESTART
                 ) from None
-        files.load_state(losses, state["losses"], checkpoint_path, "loss log", _RESTART)
+        files.load_state(losses, state["losses"], checkpoint_path, "loss log", RESTART)
     losses.restart(start)
     if start == 0:
         (run_dir / "status.jsonl").unlink(missing_ok=True)
@@ -422,43 +396,10 @@ def sample_grid(generator: nn.Module, noise: Tensor, path: str | Path) -> None:
 
 
 def _generator_file(generator: nn.Module, config: GANConfig, step: int, image_size: int, channels: int) -> dict:
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "kind": config.generator,
-        "params": {
-            "latent_dim": config.latent_dim,
-            "image_size": image_size,
-            "channels": channels,
-            "width": config.width,
-        },
-        "prior": config.prior,
-        "prior_params": dict(config.prior_params),
-        "step": step,
-        "state_dict": generator.state_dict(),
-    }
-
-
-def read_generator_file(path: str | Path) -> tuple[dict[str, Any], nn.Module]:
-    """The content of a generator file written by :func:`train_gan` (``generator.pt`` or a
-    snapshot: ``kind``, ``params``, ``prior``, ``prior_params``, ``step``, ``state_dict``)
-    and the generator it holds, on the CPU in training mode. A damaged file, or one of a
-    network this code no longer builds, raises :class:`latentspace.files.DamagedFileError`
-    saying how to get it back."""
-    path = Path(path)
-    if path.parent.name == "snapshots":
-        remedy = (f"snapshots are written only while training: delete the run directory {path.parent.parent} "
-                  "and train again (in the workflow, rerun the train_gan rule)")
-    else:
-        remedy = ("delete it and train again: train_gan in the same run directory writes it again from an intact "
-                  "checkpoint.pt without retraining (in the workflow, rerun the train_gan rule)")
-    return _read_model_file(path, "generator file", models.build_generator, remedy, ("prior", "prior_params"))
-
-
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
-    """The generator saved by :func:`train_gan` (``generator.pt`` or a snapshot), in eval mode.
-    Its file also records ``step``, ``prior`` and ``prior_params``: :func:`read_generator_file`
-    returns them."""
-    return read_generator_file(path)[1].to(device).eval()
+    """What generator.pt and the snapshots hold (:func:`latentspace.checkpoints.model_file`)."""
+    params = {"latent_dim": config.latent_dim, "image_size": image_size, "channels": channels, "width": config.width}
+    return model_file(config.generator, params, step, generator, prior=config.prior,
+                      prior_params=dict(config.prior_params))
 
 
 # --------------------------------------------------------------------------- loss log
@@ -609,6 +550,96 @@ def _check_resumable(saved: dict, new: dict, run_dir: Path) -> None:
         )
 
 
+def _prepare_run_dir(run_dir: Path, resolved: dict) -> None:
+    """Check that ``run_dir`` may resume with the configuration ``resolved`` (when it holds
+    a checkpoint), then create it and write config.json (atomically)."""
+    config_path = run_dir / "config.json"
+    if (run_dir / "checkpoint.pt").exists() and config_path.exists():
+        _check_resumable(json.loads(config_path.read_text()), resolved, run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(config_path, lambda f: f.write(json.dumps(resolved, indent=2) + "\n"), mode="w")
+
+
+@dataclass
+class _Loop:
+    """What one kind of model gives the shared training loop (:func:`_run_loop`).
+
+    stateful: objects checkpointed by name through ``state_dict``/``load_state_dict``
+        (networks, optimizers; the loop adds the data order).
+    rngs: random-number generators checkpointed by name through their state.
+    guarded: networks whose weights must be finite at each checkpoint, by the name the
+        error gives them.
+    step: one update on the batch of these dataset indices; returns its statistics (a
+        tensor on the device, not read back: the loss log reads a window at a time).
+    log_fields: the fields of a progress line from a log window's means.
+    before_checkpoint: called with the step before each checkpoint is written (after the
+        guards), e.g. for the GAN's snapshots.
+    extra_checkpoints: steps checkpointed besides every ``checkpoint_every`` and the last.
+    """
+
+    stateful: dict[str, Any]
+    rngs: dict[str, torch.Generator]
+    guarded: dict[str, nn.Module]
+    step: Callable[[Tensor], Tensor]
+    log_fields: Callable[[Tensor], dict[str, str]]
+    before_checkpoint: Callable[[int], None] | None = None
+    extra_checkpoints: frozenset[int] = frozenset()
+
+
+def _run_loop(
+    loop: _Loop, run_dir: Path, *, steps: int, batch_size: int, log_every: int, checkpoint_every: int,
+    order: _BatchOrder, losses: _LossLog, device: torch.device, progress: bool,
+    on_step: Callable[[int], None] | None,
+) -> tuple[int, float, dict[str, str]]:
+    """The training loop every model kind shares: resume from run_dir/checkpoint.pt, then
+    for each step draw a batch and run ``loop.step``, log every ``log_every`` steps,
+    checkpoint (atomically, after checking losses and weights) every ``checkpoint_every``
+    steps, at ``loop.extra_checkpoints`` and at the end, and call ``on_step``. A non-finite
+    loss or weight raises :class:`NonFiniteLossError` naming the step and the checkpoint
+    that survives. Returns the step it started from, the images/s of this call and the
+    last progress fields."""
+    checkpoint_path = run_dir / "checkpoint.pt"
+    stateful = {**loop.stateful, "data_order": order}
+    start = _resume(checkpoint_path, steps, run_dir, losses, stateful, loop.rngs)
+
+    def save_checkpoint(step: int) -> None:
+        pending = losses.state_dict()  # raises on a non-finite loss: nothing is saved
+        for name, module in loop.guarded.items():
+            if not _all_finite(module):
+                raise NonFiniteLossError(f"non-finite {name} weights at step {step}", step)
+        if loop.before_checkpoint is not None:
+            loop.before_checkpoint(step)
+        _save(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "step": step,
+                **{name: obj.state_dict() for name, obj in stateful.items()},
+                **{name: rng.get_state() for name, rng in loop.rngs.items()},
+                "losses": pending,
+            },
+            checkpoint_path,
+        )
+
+    ticker = _Ticker(run_dir, steps, start, batch_size, device, progress)
+    step = last_good = start
+    try:
+        for step in range(start + 1, steps + 1):
+            losses.record(step, loop.step(order.next()))
+            ticker.update()
+            if step % log_every == 0 or step == steps:
+                ticker.log(step, **loop.log_fields(losses.flush(step)))
+            if step % checkpoint_every == 0 or step in loop.extra_checkpoints or step == steps:
+                save_checkpoint(step)
+                last_good = step
+            if on_step is not None:
+                on_step(step)
+    except NonFiniteLossError as exc:
+        raise _stopped(exc, last_good, checkpoint_path) from None
+    finally:
+        ticker.close()
+    return start, ticker.images_per_second(step), ticker.last
+
+
 def train_gan(
     config: GANConfig,
     data: ImageDataset,
@@ -640,13 +671,7 @@ def train_gan(
         raise ValueError(f"train_gan: images must be square, got {height} x {width}")
     if n_images < config.batch_size:
         raise ValueError(f"train_gan: the dataset has {n_images} images, fewer than batch_size {config.batch_size}")
-    resolved = _resolved_config(config, data, device, prior)
-    checkpoint_path = run_dir / "checkpoint.pt"
-    config_path = run_dir / "config.json"
-    if checkpoint_path.exists() and config_path.exists():
-        _check_resumable(json.loads(config_path.read_text()), resolved, run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(config_path, lambda f: f.write(json.dumps(resolved, indent=2) + "\n"), mode="w")
+    _prepare_run_dir(run_dir, _resolved_config(config, data, device, prior))
 
     with num_threads(config.num_threads):
         seeds = _seeds(config.seed)
@@ -665,68 +690,38 @@ def train_gan(
         losses = _LossLog(run_dir / "losses.csv", config.log_every, device)
         pixels = data.to(device)
         autocast_dtype = _PRECISIONS[config.precision]
+        snapshots = frozenset(config.snapshot_steps)
 
-        start = _resume(
-            checkpoint_path, config.steps, run_dir, losses,
-            {"generator": generator, "discriminator": discriminator, "opt_g": opt_g, "opt_d": opt_d,
-             "data_order": order},
-            {"latent_rng": latent_rng},
-        )
+        def step(batch: Tensor) -> Tensor:
+            real = pixels.images(batch).contiguous(memory_format=layout)  # (B, C, H, W) in [-1, 1]
+            z = prior.sample(config.batch_size, config.latent_dim, generator=latent_rng, device=device)  # (B, D)
+            return gan_step(generator, discriminator, opt_g, opt_d, real, z, autocast_dtype)
 
-        snapshots = set(config.snapshot_steps)
-
-        def save_checkpoint(step: int) -> None:
-            pending = losses.state_dict()  # raises on a non-finite loss: nothing is saved
-            for name, module in (("generator", generator), ("discriminator", discriminator)):
-                if not _all_finite(module):
-                    raise NonFiniteLossError(f"non-finite {name} weights at step {step}", step)
+        def snapshot(step: int) -> None:
+            # Before the checkpoint: a job killed between the two resumes from the previous
+            # checkpoint and writes this snapshot again, identical; killed after, it would
+            # resume past this step and never write it.
             if step in snapshots:
-                # Before the checkpoint: a job killed between the two resumes from the previous
-                # checkpoint and writes this snapshot again, identical; killed after, it would
-                # resume past this step and never write it.
                 _save(
                     _generator_file(generator, config, step, width, channels),
                     run_dir / "snapshots" / f"generator-step{step:07d}.pt",
                 )
                 sample_grid(generator, fixed_noise, run_dir / "snapshots" / f"samples-step{step:07d}.png")
-            _save(
-                {
-                    "format": CHECKPOINT_FORMAT,
-                    "step": step,
-                    "generator": generator.state_dict(),
-                    "discriminator": discriminator.state_dict(),
-                    "opt_g": opt_g.state_dict(),
-                    "opt_d": opt_d.state_dict(),
-                    "latent_rng": latent_rng.get_state(),
-                    "data_order": order.state_dict(),
-                    "losses": pending,
-                },
-                checkpoint_path,
-            )
 
-        ticker = _Ticker(run_dir, config.steps, start, config.batch_size, device, progress)
-        step = start
-        last_good = start
-        try:
-            for step in range(start + 1, config.steps + 1):
-                real = pixels.images(order.next()).contiguous(memory_format=layout)  # (B, C, H, W) in [-1, 1]
-                z = prior.sample(config.batch_size, config.latent_dim, generator=latent_rng, device=device)  # (B, D)
-                losses.record(step, gan_step(generator, discriminator, opt_g, opt_d, real, z, autocast_dtype))
-                ticker.update()
-
-                if step % config.log_every == 0 or step == config.steps:
-                    mean = losses.flush(step)
-                    ticker.log(step, d_loss=f"{float(mean[0]):.3f}", g_loss=f"{float(mean[1]):.3f}")
-                if step % config.checkpoint_every == 0 or step in snapshots or step == config.steps:
-                    save_checkpoint(step)  # checks the losses and weights first; writes the snapshot
-                    last_good = step
-                if on_step is not None:
-                    on_step(step)
-        except NonFiniteLossError as exc:
-            raise _stopped(exc, last_good, checkpoint_path) from None
-        finally:
-            ticker.close()
-        speed = ticker.images_per_second(step)
+        loop = _Loop(
+            stateful={"generator": generator, "discriminator": discriminator, "opt_g": opt_g, "opt_d": opt_d},
+            rngs={"latent_rng": latent_rng},
+            guarded={"generator": generator, "discriminator": discriminator},
+            step=step,
+            log_fields=lambda mean: {"d_loss": f"{float(mean[0]):.3f}", "g_loss": f"{float(mean[1]):.3f}"},
+            before_checkpoint=snapshot,
+            extra_checkpoints=snapshots,
+        )
+        start, speed, last = _run_loop(
+            loop, run_dir, steps=config.steps, batch_size=config.batch_size, log_every=config.log_every,
+            checkpoint_every=config.checkpoint_every, order=order, losses=losses, device=device,
+            progress=progress, on_step=on_step,
+        )
 
         _save(_generator_file(generator, config, config.steps, width, channels), run_dir / "generator.pt")
         sample_grid(generator, fixed_noise, run_dir / "samples.png")
@@ -739,7 +734,7 @@ def train_gan(
         resumed_from=start if start > 0 else None,
         images_per_second=speed,
         precision=config.precision,
-        losses=ticker.last,
+        losses=last,
     )
 
 
@@ -816,11 +811,10 @@ class AEConfig:
             )
         for key in ("steps", "batch_size", "latent_dim", "width", "log_every", "checkpoint_every", "grid_size"):
             value = getattr(self, key)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"AEConfig: {key!r} must be a positive integer, got {value!r}")
+            check_int("AEConfig", key, value)
         if self.kind == "sae" and self.latent_dim < 2:
             raise ValueError("AEConfig: the SAE needs 'latent_dim' >= 2 (a centerized 1-D code is 0)")
-        if not _is_int(self.seed) or self.seed < 0:
+        if not is_int(self.seed) or self.seed < 0:
             raise ValueError(f"AEConfig: 'seed' must be a non-negative integer, got {self.seed!r}")
         for key, lo, hi, lo_open in (
             ("lr", 0.0, math.inf, True),
@@ -833,8 +827,7 @@ class AEConfig:
             if not ok or (lo_open and value == lo):
                 interval = f"{'(' if lo_open else '['}{lo}, {hi})"
                 raise ValueError(f"AEConfig: {key!r} must be a number in {interval}, got {value!r}")
-        if self.num_threads is not None and (not _is_int(self.num_threads) or self.num_threads < 1):
-            raise ValueError(f"AEConfig: 'num_threads' must be a positive integer or None, got {self.num_threads!r}")
+        check_int("AEConfig", "num_threads", self.num_threads, allow_none=True)
         if self.precision not in PRECISIONS:
             raise ValueError(f"AEConfig: 'precision' must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not isinstance(self.channels_last, bool):
@@ -929,29 +922,9 @@ def reconstruction_grid(model: nn.Module, images: Tensor, path: str | Path) -> N
 
 
 def _autoencoder_file(model: nn.Module, config: AEConfig, step: int, image_size: int, channels: int) -> dict:
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "kind": config.kind,
-        "params": {
-            "latent_dim": config.latent_dim,
-            "image_size": image_size,
-            "channels": channels,
-            "width": config.width,
-        },
-        "step": step,
-        "state_dict": model.state_dict(),
-    }
-
-
-def load_autoencoder(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
-    """The auto-encoder saved by :func:`train_autoencoder` (``autoencoder.pt``), in eval
-    mode on ``device`` ("auto" picks CUDA when available). Its file also records ``kind``,
-    ``params`` and ``step`` (``latentspace.files.load`` reads it). A damaged file, or one of
-    a network this code no longer builds, raises :class:`latentspace.files.DamagedFileError`."""
-    remedy = ("delete it and train again: train_autoencoder in the same run directory writes it again from an "
-              "intact checkpoint.pt without retraining (in the workflow, rerun the train_autoencoder rule)")
-    _, model = _read_model_file(Path(path), "auto-encoder file", models.build_autoencoder, remedy)
-    return model.to(resolve_device(device)).eval()
+    """What autoencoder.pt holds (:func:`latentspace.checkpoints.model_file`)."""
+    params = {"latent_dim": config.latent_dim, "image_size": image_size, "channels": channels, "width": config.width}
+    return model_file(config.kind, params, step, model)
 
 
 def train_autoencoder(
@@ -989,12 +962,7 @@ def train_autoencoder(
         "device": str(device),
         "torch": torch.__version__,
     }
-    checkpoint_path = run_dir / "checkpoint.pt"
-    config_path = run_dir / "config.json"
-    if checkpoint_path.exists() and config_path.exists():
-        _check_resumable(json.loads(config_path.read_text()), resolved, run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(config_path, lambda f: f.write(json.dumps(resolved, indent=2) + "\n"), mode="w")
+    _prepare_run_dir(run_dir, resolved)
 
     with num_threads(config.num_threads):
         seeds = _seeds(config.seed)
@@ -1015,53 +983,25 @@ def train_autoencoder(
         pixels = data.to(device)
         autocast_dtype = _PRECISIONS[config.precision]
 
-        start = _resume(
-            checkpoint_path, config.steps, run_dir, losses,
-            {"model": model, "opt": opt, "data_order": order},
-            {"noise_rng": noise_rng},
+        def step(batch: Tensor) -> Tensor:
+            x = pixels.images(batch).contiguous(memory_format=layout)  # (B, C, H, W) in [-1, 1]
+            noise = None
+            if config.kind == "vae":
+                noise = torch.randn(config.batch_size, config.latent_dim, generator=noise_rng).to(device)  # (B, D)
+            return ae_step(model, opt, x, noise, config.kl_weight, autocast_dtype)
+
+        loop = _Loop(
+            stateful={"model": model, "opt": opt},
+            rngs={"noise_rng": noise_rng},
+            guarded={config.kind: model},
+            step=step,
+            log_fields=lambda mean: {"loss": f"{float(mean[0]):.2f}", "mse": f"{float(mean[1]):.4f}"},
         )
-
-        def save_checkpoint(step: int) -> None:
-            pending = losses.state_dict()  # raises on a non-finite loss: nothing is saved
-            if not _all_finite(model):
-                raise NonFiniteLossError(f"non-finite {config.kind} weights at step {step}", step)
-            _save(
-                {
-                    "format": CHECKPOINT_FORMAT,
-                    "step": step,
-                    "model": model.state_dict(),
-                    "opt": opt.state_dict(),
-                    "noise_rng": noise_rng.get_state(),
-                    "data_order": order.state_dict(),
-                    "losses": pending,
-                },
-                checkpoint_path,
-            )
-
-        ticker = _Ticker(run_dir, config.steps, start, config.batch_size, device, progress)
-        step = last_good = start
-        try:
-            for step in range(start + 1, config.steps + 1):
-                x = pixels.images(order.next()).contiguous(memory_format=layout)  # (B, C, H, W) in [-1, 1]
-                noise = None
-                if config.kind == "vae":
-                    noise = torch.randn(config.batch_size, config.latent_dim, generator=noise_rng).to(device)  # (B, D)
-                losses.record(step, ae_step(model, opt, x, noise, config.kl_weight, autocast_dtype))
-                ticker.update()
-
-                if step % config.log_every == 0 or step == config.steps:
-                    mean = losses.flush(step)
-                    ticker.log(step, loss=f"{float(mean[0]):.2f}", mse=f"{float(mean[1]):.4f}")
-                if step % config.checkpoint_every == 0 or step == config.steps:
-                    save_checkpoint(step)  # checks the losses and weights first
-                    last_good = step
-                if on_step is not None:
-                    on_step(step)
-        except NonFiniteLossError as exc:
-            raise _stopped(exc, last_good, checkpoint_path) from None
-        finally:
-            ticker.close()
-        speed = ticker.images_per_second(step)
+        start, speed, last = _run_loop(
+            loop, run_dir, steps=config.steps, batch_size=config.batch_size, log_every=config.log_every,
+            checkpoint_every=config.checkpoint_every, order=order, losses=losses, device=device,
+            progress=progress, on_step=on_step,
+        )
 
         _save(_autoencoder_file(model, config, config.steps, width, channels), run_dir / "autoencoder.pt")
         reconstruction_grid(model, fixed_images, run_dir / "reconstructions.png")
@@ -1074,5 +1014,5 @@ def train_autoencoder(
         resumed_from=start if start > 0 else None,
         images_per_second=speed,
         precision=config.precision,
-        losses=ticker.last,
+        losses=last,
     )

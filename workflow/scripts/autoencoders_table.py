@@ -2,23 +2,10 @@
 paper's Table 2: MSE, FID and SWD of the reconstructions), plus FID and SWD of each
 decoder fed every noise law, and real training images as the floor of FID and SWD."""
 
-import math
-
 import pandas as pd
 import torch
 
-from latentspace import autoencoders, data, evaluation, priors, runlog, tables, training
-
-
-def pm(values, stds, digits):
-    """Cells "value ± std"; "--" where there is no value, the value alone where no std."""
-    cells = []
-    for v, s in zip(values, stds, strict=True):
-        if math.isnan(v):
-            cells.append("--")
-        else:
-            cells.append(f"{v:.{digits}f}" if math.isnan(s) else tables.mean_pm_std(v, s, digits))
-    return cells
+from latentspace import autoencoders, data, display, evaluation, priors, runlog, tables, training
 
 
 def main(input, output, params, threads, log):
@@ -50,19 +37,19 @@ def main(input, output, params, threads, log):
         )
         # one FID column per extractor ("fid" alone with one extractor)
         column = {name: f"fid_{name}" if len(names) > 1 else "fid" for name in names}
-        fids = {evaluation.METRIC_LABELS[f"fid_{n}"]: pm(df[c], df[f"{c}_std"], 2) for n, c in column.items()}
+        fids = {display.METRIC_LABELS[f"fid_{n}"]: tables.pm_cells(df[c], df[f"{c}_std"], 2) for n, c in column.items()}
         # KID and precision/recall of the first extractor (autoencoders.evaluate), beside FID.
         fids.update({
-            evaluation.METRIC_LABELS[f"{kind}_{names[0]}"]: pm(df[kind], df[f"{kind}_std"], evaluation.METRIC_DIGITS[kind])
+            display.METRIC_LABELS[f"{kind}_{names[0]}"]: tables.pm_cells(df[kind], df[f"{kind}_std"], display.METRIC_DIGITS[kind])
             for kind in ("kid", "precision", "recall") if kind in df
         })
         shown = pd.DataFrame({
             "model": [{**autoencoders.MODEL_LABELS, "data": "real images"}.get(m, m) for m in df["model"]],
             "images": df["images"],
             "decoder input": df["input"],
-            "MSE": pm(df["mse"], df["mse_std"], 4),
+            "MSE": tables.pm_cells(df["mse"], df["mse_std"], 4),
             **fids,
-            "SWD (pixels)": pm(df["swd"], df["swd_std"], 3),
+            "SWD (pixels)": tables.pm_cells(df["swd"], df["swd_std"], 3),
         })
         caption = (
             f"SAE and VAE on {len(test)} test images of {ds['name']}: reconstructions and decoded noise; "

@@ -3,7 +3,7 @@ precision) and the whole-path values with the bin of t where each is largest (bo
 
 import pandas as pd
 
-from latentspace import evaluation, runlog
+from latentspace import display, runlog
 from latentspace.tables import write_csv, write_table
 
 
@@ -11,7 +11,7 @@ def main(input, output, params, log):
     with runlog.logged(log) as logger:
         df = pd.concat([pd.read_csv(path) for path in input.csv], ignore_index=True)
         write_csv(df, output.csv)
-        write_table(evaluation.display_path_lengths(df), output.tex, caption=params.caption)
+        write_table(display.display_path_lengths(df), output.tex, caption=params.caption)
         logger.info("%d rows from %d files", len(df), len(input.csv))
 
 

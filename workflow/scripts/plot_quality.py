@@ -3,13 +3,13 @@ line per model or latent set, error bars the standard deviation over the splits.
 
 import pandas as pd
 
-from latentspace import evaluation, plotting, runlog
+from latentspace import display, plotting, runlog
 
 
 def main(input, output, params, log):
     with runlog.logged(log):
         df = pd.read_csv(input.csv)
-        names = [m for m in evaluation.METRIC_LABELS if m in df.columns]
+        names = [m for m in display.METRIC_LABELS if m in df.columns]
         long = pd.concat([df.assign(metric=m, value=df[m], std=df[f"{m}_std"]) for m in names], ignore_index=True)
         plotting.use_style()
         fig, panels = plotting.panel_row(long, "metric", 3.0, 2.6)
@@ -18,7 +18,7 @@ def main(input, output, params, log):
                 part = part.sort_values(params.x)
                 ax.errorbar(part[params.x], part["value"], yerr=part["std"], marker="o", ms=3, capsize=2, label=hue)
             ax.set_xlabel({"alpha": r"$\alpha$ (codes $\alpha z$, $z$ from the prior)", "step": "training step"}[params.x])
-            ax.set_ylabel(evaluation.METRIC_LABELS[metric])
+            ax.set_ylabel(display.METRIC_LABELS[metric])
             values = rows["value"][rows["value"] > 0]
             if metric.startswith("fid") and len(values) and values.max() > 10 * values.min():
                 ax.set_yscale("log")
