@@ -106,15 +106,11 @@ def check_geometry_operations(cfg):
     for stage, ops in stages:
         for label in geo[stage]["priors"]:
             spec = cfg["priors"][label]
-            props = catalog.prior_properties(spec["prior"], spec.get("params"))
-            failing = [op for op in ops if catalog.unmet_needs(op, props)]
-            if failing:
-                needs = sorted(
-                    {n for op in failing for n in catalog.OPERATIONS[op].needs}
-                )
+            refused = catalog.refused_operations(spec["prior"], spec.get("params"), ops)
+            if refused:
                 raise WorkflowError(
                     f"invalid config at geometry.{stage}.priors: {label!r} is the {spec['prior']} prior; "
-                    f"{', '.join(failing)} need {catalog.needs_phrase(needs)}"
+                    f"{', '.join(refused[0])} need {refused[1]}"
                 )
 
 
@@ -437,13 +433,12 @@ def emergence_checkpoints(generator, steps):
 def check_operations_fit(key, name, ops, why):
     """The prior of model `name` has what each of `ops` needs (latentspace.catalog); the
     error names the config key, the model, its prior and what the operations need."""
-    props = model_properties(name)
-    unmet = sorted({need for op in ops for need in catalog.unmet_needs(op, props)})
-    if unmet:
-        needs = sorted({n for op in ops for n in catalog.OPERATIONS[op].needs})
+    spec = config["models"][name]
+    refused = catalog.refused_operations(spec["prior"], spec.get("params"), ops)
+    if refused:
         raise WorkflowError(
-            f"invalid config at {key}: model {name!r} has the {config['models'][name]['prior']} "
-            f"prior; {why} need {catalog.needs_phrase(needs)}"
+            f"invalid config at {key}: model {name!r} has the {spec['prior']} "
+            f"prior; {why} need {refused[1]}"
         )
 
 

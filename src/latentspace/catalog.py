@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["ParamError", "Param", "PriorInfo", "Properties", "OperationInfo", "PRIORS", "OPERATIONS", "PROPERTY_NAMES", "names",
-           "check_params", "prior_properties", "unmet_needs", "needs_phrase", "prior_table"]
+           "check_params", "prior_properties", "unmet_needs", "needs_phrase", "refused_operations", "prior_table"]
 
 
 # --------------------------------------------------------------------------- constraints
@@ -260,6 +260,17 @@ def needs_phrase(needs: tuple[str, ...] | list[str]) -> str:
     article = "an" if text[0] in "aeiou" else "a"
     qualifying = [n for n in names() if PRIORS[n].wraps is None and all(getattr(PRIORS[n].properties, k) for k in needs)]
     return f"{article} {text} ({', '.join(qualifying)}, or scaled of one of them)"
+
+
+def refused_operations(prior: str, params: Mapping[str, Any] | None, operations: list[str] | tuple[str, ...]
+                       ) -> tuple[list[str], str] | None:
+    """The ``operations`` that ``prior`` with ``params`` lacks something for, and the prior
+    they need in words (:func:`needs_phrase`); None when it suits them all."""
+    props = prior_properties(prior, params)
+    failing = [op for op in operations if unmet_needs(op, props)]
+    if not failing:
+        return None
+    return failing, needs_phrase(sorted({n for op in failing for n in OPERATIONS[op].needs}))
 
 
 # --------------------------------------------------------------------------- documentation
