@@ -13,7 +13,9 @@ critical values by factors of 2.6 or more, mostly 8 or more.)
 
 from __future__ import annotations
 
+import fcntl
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -114,18 +116,70 @@ def snakemake(workdir: Path, *args: str, configfile: Path = TEST_CONFIG, timeout
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    """One end-to-end run of config/test.yaml, shared by every workflow test."""
-    workdir = tmp_path_factory.mktemp("workflow")
+def run_test_config(workdir: Path) -> Path:
+    """Run config/test.yaml end to end in ``workdir``, keeping what a user's terminal showed
+    and what a second invocation plans (checked here, straight after the run: later tests
+    rebuild single figures, which leaves the report, which reads every figure, out of date)."""
     run = snakemake(workdir, "--cores", "2")
     assert run.returncode == 0, run.stderr[-5000:]
-    (workdir / "console.txt").write_text(run.stderr)  # what a user's terminal showed
-    # Checked here, straight after the run: later tests rebuild single figures, which
-    # leaves the report (it reads every figure) legitimately out of date.
+    (workdir / "console.txt").write_text(run.stderr)
     again = snakemake(workdir, "-n")
     (workdir / "second-run.txt").write_text(f"{again.returncode}\n{again.stdout}{again.stderr}")
     return workdir
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """One end-to-end run of config/test.yaml, shared by every workflow test.
+
+    Under pytest-xdist (``make test``) it is shared by the workers too: the first worker to
+    need it makes it in the run's common temporary directory, holding a lock; the others
+    wait on the lock and reuse it, or fail with its error, without running it again."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return run_test_config(tmp_path_factory.mktemp("workflow"))
+    common = tmp_path_factory.getbasetemp().parent
+    workdir, status = common / "workflow", common / "workflow.status"
+    with open(common / "workflow.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not status.exists():
+            workdir.mkdir()
+            try:
+                run_test_config(workdir)
+            except BaseException as exc:
+                status.write_text(f"the shared run of config/test.yaml failed on {os.environ['PYTEST_XDIST_WORKER']}: {exc}")
+                raise
+            status.write_text("ok")
+    if status.read_text() != "ok":
+        pytest.fail(status.read_text())
+    return workdir
+
+
+# Modules that take minutes (2 cores, quiet machine: the paper-scale CI overlay 3 min,
+# the SLURM tests 3 min, the Fashion-MNIST run, the kill-and-resume runs and the cache
+# test 0.3-1 min each), after the first module that uses the shared `built` run (1.5 min).
+LONG_MODULES = ("test_paper_scale", "test_slurm", "test_fashion_workflow", "test_resume_workflow", "test_cache_workflow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the long modules first: the first user of the shared ``built`` run, then
+    ``LONG_MODULES``, then the rest in collection order; inside each module the tests
+    marked slow come first.
+
+    ``make test`` runs two pytest-xdist workers that take whole modules in this order
+    (``--dist loadscope``, so module-scoped fixtures such as the SLURM cluster are made
+    once), so that the short modules fill in around the long ones instead of trailing
+    behind. A worker is handed its next module once two tests of its current one are left:
+    were those two the long ones, that module would wait behind them while the other
+    worker idles. No test depends on another's outputs."""
+    module = {item: item.module.__name__.rpartition(".")[2] for item in items}
+    first_built = [next((module[item] for item in items if "built" in item.fixturenames), None)]
+    order = [*first_built, *LONG_MODULES]
+
+    def key(item: pytest.Item) -> tuple[int, bool]:
+        rank = order.index(module[item]) if module[item] in order else len(order)
+        return rank, item.get_closest_marker("slow") is None
+
+    items.sort(key=key)
 
 
 def copy_of(built: Path, dest: Path) -> Path:

@@ -256,6 +256,11 @@ def test_cancelled_training_job_resumes_from_its_checkpoint(cluster, tmp_path):
     saved = [int(line.split('"step": ')[1].split(",")[0]) for line in (run_dir / "status.jsonl").read_text().splitlines()]
     assert saved and saved[-1] < steps, "the job finished before it was cancelled; raise `steps`"
 
+    # The rerun trains 100 steps past the cancel, not the ~1,180 left: `steps` may change on
+    # resumption (checkpoints.RESUMABLE_CHANGES), and the rest would only cost a minute.
+    steps = saved[-1] + 100
+    cfg["models"]["cauchy"]["steps"] = steps
+    configfile.write_text(yaml.safe_dump(cfg))
     second = subprocess.run(command(tmp_path, configfile, target, *SQUEUE), capture_output=True, text=True,
                             env=cluster.env, timeout=1800)
     assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
