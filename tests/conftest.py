@@ -172,8 +172,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     were those two the long ones, that module would wait behind them while the other
     worker idles. No test depends on another's outputs."""
     module = {item: item.module.__name__.rpartition(".")[2] for item in items}
-    first_built = [next((module[item] for item in items if "built" in item.fixturenames), None)]
-    order = [*first_built, *LONG_MODULES]
+    first_built = next((module[item] for item in items if "built" in item.fixturenames), None)
+    order = [first_built, *LONG_MODULES]
 
     def key(item: pytest.Item) -> tuple[int, bool]:
         rank = order.index(module[item]) if module[item] in order else len(order)
