@@ -108,9 +108,10 @@ def check_geometry_operations(cfg):
             spec = cfg["priors"][label]
             refused = catalog.refused_operations(spec["prior"], spec.get("params"), ops)
             if refused:
+                failing, needs = refused
                 raise WorkflowError(
                     f"invalid config at geometry.{stage}.priors: {label!r} is the {spec['prior']} prior; "
-                    f"{', '.join(refused[0])} need {refused[1]}"
+                    f"{', '.join(failing)} need {needs}"
                 )
 
 
@@ -436,9 +437,10 @@ def check_operations_fit(key, name, ops, why):
     spec = config["models"][name]
     refused = catalog.refused_operations(spec["prior"], spec.get("params"), ops)
     if refused:
+        _, needs = refused
         raise WorkflowError(
             f"invalid config at {key}: model {name!r} has the {spec['prior']} "
-            f"prior; {why} need {refused[1]}"
+            f"prior; {why} need {needs}"
         )
 
 

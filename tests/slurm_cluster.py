@@ -392,16 +392,17 @@ class LocalSlurm:
         """Every job slurmctld still knows (finished ones for MinJobAge), as {field: value}
         for squeue --Format fields such as JobID, Name, State, Comment, tres-per-job."""
         fmt = ",".join(f"{f}:|" for f in fields)
-        run = subprocess.run(["squeue", "-h", "-t", "all", "--Format", fmt], capture_output=True, text=True,
-                             env=self.env, check=True)
-        return [dict(zip(fields, (v.strip() for v in line.split("|")), strict=False)) for line in run.stdout.splitlines()]
+        return self._records(["squeue", "-h", "-t", "all", "--Format", fmt], fields)
 
     def sacct(self, job_ids: list[str], *fields: str) -> list[dict[str, str]]:
         """What the accounting database holds on these jobs (allocations only), as
         {field: value} for sacct --format fields such as JobID, State, Account, JobName."""
-        run = subprocess.run(["sacct", "-X", "-n", "-P", "-j", ",".join(job_ids), "-o", ",".join(fields)],
-                             capture_output=True, text=True, env=self.env, check=True, timeout=60)
-        return [dict(zip(fields, line.split("|"), strict=False)) for line in run.stdout.splitlines()]
+        return self._records(["sacct", "-X", "-n", "-P", "-j", ",".join(job_ids), "-o", ",".join(fields)], fields)
+
+    def _records(self, cmd: list[str], fields: tuple[str, ...]) -> list[dict[str, str]]:
+        """A client's `|`-separated output, one line per job, as {field: value} (padding stripped)."""
+        run = subprocess.run(cmd, capture_output=True, text=True, env=self.env, check=True, timeout=60)
+        return [dict(zip(fields, (v.strip() for v in line.split("|")), strict=False)) for line in run.stdout.splitlines()]
 
     # ------------------------------------------------------------------ stop
     def stop(self) -> None:
